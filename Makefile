@@ -1,0 +1,127 @@
+# Makefile: builds the hypervisor image and ISO, runs it in QEMU or Bochs, and runs the tests.
+#   make            build/hv.elf and build/hv.iso
+#   make run        boot the ISO in QEMU (AMD SVM under TCG; KVM where the host has VMX/SVM)
+#   make run-bochs  boot the ISO in Bochs (Intel VMX with EPT and VPID)
+#   make debug      QEMU halted at reset with a gdb stub, and gdb attached with symbols
+#   make test       every test: unit, QEMU and Bochs system tests
+
+BUILD    := build
+CC       := gcc
+NASM     := nasm
+LD       := ld
+PYTHON   := python3
+
+# Options GRUB passes to the hypervisor (see README, "Command line").
+HV_CMDLINE ?= console=com1 loglevel=info
+
+# Freestanding kernel code: no red zone (interrupts push on the stack), the
+# top-2-GiB code model, no SSE state, frame pointers for backtraces.
+KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel \
+	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
+	-O2 -g -I. -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wundef
+# Pure logic (also built on the host for unit tests) gets -Wconversion too.
+PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c
+
+KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
+	mm/*.c drivers/*.c lib/*.c vmm/*.c)
+KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm)
+KERNEL_OBJS := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
+
+LDFLAGS := -n -z max-page-size=4096 -z noexecstack -T linker.ld
+
+DEPS_STAMP := $(BUILD)/.deps-installed
+
+.PHONY: all deps iso run run-bochs debug test test-unit test-qemu test-bochs clean
+
+all: $(BUILD)/hv.iso
+
+# Installs missing Debian packages once per build tree (scripts/deps.sh is idempotent).
+$(DEPS_STAMP): scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+deps: $(DEPS_STAMP)
+
+$(BUILD)/obj/%.o: %.c Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) $(if $(filter $<,$(PURE_SRCS)),-Wconversion) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.asm.o: %.asm Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf -MD $(@:.o=.d) -o $@ $<
+
+# Two links: the first gives the addresses, from which the symbol table for
+# backtraces is generated; it lives in the last section, so the second link
+# moves nothing (checked below).
+$(BUILD)/ksyms-empty.c: scripts/ksyms.py
+	@mkdir -p $(BUILD)
+	: > $(BUILD)/empty.nm
+	$(PYTHON) scripts/ksyms.py $(BUILD)/empty.nm $@
+
+$(BUILD)/%.ksyms.o: $(BUILD)/%.c
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/hv-pass1.elf: $(KERNEL_OBJS) $(BUILD)/ksyms-empty.ksyms.o linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms-empty.ksyms.o
+
+$(BUILD)/ksyms.c: $(BUILD)/hv-pass1.elf scripts/ksyms.py
+	nm -n -S --defined-only $< > $(BUILD)/hv-pass1.nm
+	$(PYTHON) scripts/ksyms.py $(BUILD)/hv-pass1.nm $@
+
+$(BUILD)/hv.elf: $(KERNEL_OBJS) $(BUILD)/ksyms.ksyms.o linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(BUILD)/ksyms.ksyms.o
+	@nm -n $@ | grep -i ' t ' > $(BUILD)/hv.text.nm
+	@nm -n $(BUILD)/hv-pass1.elf | grep -i ' t ' > $(BUILD)/hv-pass1.text.nm
+	@cmp -s $(BUILD)/hv.text.nm $(BUILD)/hv-pass1.text.nm || \
+		{ echo "error: code moved between the two links; backtraces would lie"; exit 1; }
+
+$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(BUILD)/hv.elf "$(HV_CMDLINE)"
+
+iso: $(BUILD)/hv.iso
+
+# The run targets add harness=... so the run ends by itself with a verdict.
+run: $(BUILD)/hv.elf
+	scripts/mkiso.sh $(BUILD)/run-qemu.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=qemu"
+	scripts/run-qemu.sh $(BUILD)/run-qemu.iso
+
+run-bochs: $(BUILD)/hv.elf
+	scripts/mkiso.sh $(BUILD)/run-bochs.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=bochs"
+	scripts/run-bochs.sh $(BUILD)/run-bochs.iso
+
+debug: $(BUILD)/hv.iso
+	scripts/debug.sh $(BUILD)/hv.iso $(BUILD)/hv.elf
+
+# ---- tests ----
+UNIT_CFLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -I. -Wall -Wextra -Werror -Wshadow -Wconversion
+UNIT_test_buddy      := mm/buddy.c lib/error.c
+UNIT_test_memmap     := mm/memmap.c
+UNIT_test_multiboot2 := boot/multiboot2.c lib/printf.c lib/error.c
+UNIT_test_cmdline    := lib/cmdline.c lib/error.c
+UNIT_test_printf     := lib/printf.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(UNIT_$$*) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_$*) -lcmocka
+
+test-unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
+	scripts/test-unit.sh $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+test-qemu: $(BUILD)/hv.elf
+	$(PYTHON) tests/system/systest.py --emulator qemu --elf $(BUILD)/hv.elf
+
+test-bochs: $(BUILD)/hv.elf
+	$(PYTHON) tests/system/systest.py --emulator bochs --elf $(BUILD)/hv.elf
+
+test: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/hv.elf
+	scripts/test-all.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

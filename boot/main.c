@@ -1,0 +1,105 @@
+/* main.c: what the hypervisor does after entry.asm: take the machine, report it, run. */
+#include "arch/x86/cpufeatures.h"
+#include "arch/x86/gdt.h"
+#include "arch/x86/selftest.h"
+#include "arch/x86/trap.h"
+#include "boot/multiboot2.h"
+#include "drivers/console.h"
+#include "drivers/harness.h"
+#include "lib/cmdline.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "mm/paging.h"
+
+#define HV_VERSION "0.1"
+
+/* Options of the hypervisor's own command line (README "Command line"). */
+static const char *const known_options[] = {
+	"console", "loglevel", "harness", "selftest", NULL
+};
+
+static struct boot_info boot;
+
+static void report_boot_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_error("%s\n", msg);
+}
+
+static void report_unknown_option(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warn("unknown option '%s' ignored\n", msg);
+}
+
+/* Applies console=, loglevel= and harness=; a bad value is named and the default kept. */
+static void apply_options(const char *cmdline)
+{
+	char val[64];
+
+	if (cmdline_get(cmdline, "console", val, sizeof(val)) == ERR_OK)
+		console_init(val);
+	if (cmdline_get(cmdline, "loglevel", val, sizeof(val)) == ERR_OK && !console_set_level(val))
+		log_error("loglevel: bad value '%s' (error, warn, info, debug or 0-3); using info\n", val);
+	if (cmdline_get(cmdline, "harness", val, sizeof(val)) == ERR_OK && !harness_set(val))
+		log_error("harness: bad value '%s' (none, qemu, bochs); using none\n", val);
+	cmdline_check_keys(cmdline, known_options, report_unknown_option, NULL);
+}
+
+static void print_boot_info(void)
+{
+	log_info("boot: loader \"%s\", command line \"%s\"\n", boot.loader_name, boot.cmdline);
+	log_info("boot: %u memory map entries, %u modules%s%s\n", boot.nmmap, boot.nmodules,
+		 boot.rsdp ? ", ACPI RSDP" : ", no ACPI RSDP",
+		 boot.efi_boot ? ", booted by UEFI" : "");
+	for (unsigned i = 0; i < boot.nmmap; i++)
+		log_debug("boot:   mmap %016llx-%016llx type %u\n",
+			  (unsigned long long)boot.mmap[i].addr,
+			  (unsigned long long)(boot.mmap[i].addr + boot.mmap[i].len),
+			  boot.mmap[i].type);
+	for (unsigned i = 0; i < boot.nmodules; i++)
+		log_info("boot:   module %u at %#x-%#x \"%s\"\n", i, boot.modules[i].start,
+			 boot.modules[i].end, boot.modules[i].cmdline);
+	if (boot.has_framebuffer)
+		log_info("boot: framebuffer %ux%u, %u bpp, type %u at %#llx\n", boot.fb.width,
+			 boot.fb.height, boot.fb.bpp, boot.fb.type, (unsigned long long)boot.fb.addr);
+}
+
+/* Called by entry.asm on the boot stack with the Multiboot2 registers. */
+void hv_main(uint32_t magic, uint32_t info_phys);
+void hv_main(uint32_t magic, uint32_t info_phys)
+{
+	gdt_init();
+	idt_init();
+	console_init(NULL);
+	kprintf("\nhv: x86-64 microhypervisor %s\n", HV_VERSION);
+
+	if (magic != MB2_BOOTLOADER_MAGIC)
+		panic("not started by a Multiboot2 loader: EAX is %#x, expected %#x", magic,
+		      MB2_BOOTLOADER_MAGIC);
+	err_t err = mb2_parse(phys_to_virt(info_phys), info_phys, EARLY_MAP_LIMIT - info_phys,
+			      &boot, report_boot_problem, NULL);
+	if (err != ERR_OK)
+		panic("boot information unusable (%s); cannot continue", err_str(err));
+	apply_options(boot.cmdline);
+	print_boot_info();
+
+	cpu_detect();
+	cpu_report();
+
+	if (memory_init(&boot) != ERR_OK)
+		panic("cannot set up machine memory");
+	if (paging_init(&boot) != ERR_OK)
+		panic("cannot build the hypervisor's page tables");
+	if (memory_release_high() != ERR_OK)
+		panic("cannot hand out memory above 4 GiB");
+	paging_report();
+	memory_report();
+
+	char test[32];
+	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK)
+		selftest_run(test);
+
+	kprintf("hv: boot complete; no VMs to run\n");
+	machine_end(true);
+}
