@@ -107,7 +107,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c $$(UNIT_$$*) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_$*) -lcmocka
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -o $@ $< $(UNIT_$*) -lcmocka
 
 test-unit: $(UNIT_TESTS:%=$(BUILD)/tests/%)
 	scripts/test-unit.sh $(UNIT_TESTS:%=$(BUILD)/tests/%)
@@ -124,4 +124,4 @@ test: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/hv.elf
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -7,6 +7,7 @@
 #include "drivers/console.h"
 #include "drivers/harness.h"
 #include "lib/cmdline.h"
+#include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
 #include "mm/paging.h"
@@ -26,10 +27,14 @@ static void report_boot_problem(void *ctx, const char *msg)
 	log_error("%s\n", msg);
 }
 
+/* msg is an unknown key, or "KEY (unterminated quote)" for a malformed word. */
 static void report_unknown_option(void *ctx, const char *msg)
 {
 	(void)ctx;
-	log_warn("unknown option '%s' ignored\n", msg);
+	if (strstr(msg, "(unterminated quote)"))
+		log_warn("command line: %s; option ignored\n", msg);
+	else
+		log_warn("unknown option '%s' ignored\n", msg);
 }
 
 /* Applies console=, loglevel= and harness=; a bad value is named and the default kept. */

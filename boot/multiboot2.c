@@ -79,7 +79,7 @@ static bool checksum_ok(const uint8_t *s, uint32_t n)
 	return sum == 0;
 }
 
-/* Tags 1 and 2 (3.6.3, 3.6.4): a NUL-terminated UTF-8 string. */
+/* Tags 1 and 2 (3.6.5, 3.6.9): a NUL-terminated UTF-8 string. */
 static void parse_string(struct parser *p, uint32_t type, const uint8_t *t, uint32_t size,
 			 const char **dst)
 {
@@ -118,7 +118,7 @@ static void parse_module(struct parser *p, const uint8_t *t, uint32_t size)
 	}
 }
 
-/* Tag 4 (3.6.7): KiB of lower and upper memory. */
+/* Tag 4 (3.6.3): KiB of lower and upper memory. */
 static void parse_meminfo(struct parser *p, const uint8_t *t, uint32_t size)
 {
 	if (size < 16) {
@@ -295,7 +295,7 @@ static void parse_tag(struct parser *p, uint32_t type, const uint8_t *t, uint32_
 	case MB2_TAG_EFI64:         parse_efi(p, type, size); break;
 	case MB2_TAG_ACPI_OLD:
 	case MB2_TAG_ACPI_NEW:      parse_rsdp(p, type, t, size); break;
-	default:                    break; /* 3.6.2: unknown tags are to be skipped */
+	default:                    break; /* 3.6.1: the OS may ignore any part */
 	}
 }
 
@@ -306,8 +306,12 @@ err_t mb2_parse(const void *info, uint64_t info_phys, uint64_t limit,
 	const uint8_t *base = info;
 
 	*out = (struct boot_info){ .info_phys = info_phys, .cmdline = "", .loader_name = "" };
-	if (!info || ((uintptr_t)info & 7)) {
-		say(&p, "multiboot2: boot information at %p is not 8-byte aligned", info);
+	if (!info) {
+		say(&p, "multiboot2: no boot information (NULL pointer)");
+		return ERR_MALFORMED;
+	}
+	if ((uintptr_t)info & 7) {
+		say(&p, "multiboot2: boot information at %p is not 8-byte aligned (3.6.2)", info);
 		return ERR_MALFORMED;
 	}
 	if (limit < 8) {
@@ -316,9 +320,13 @@ err_t mb2_parse(const void *info, uint64_t info_phys, uint64_t limit,
 		return ERR_MALFORMED;
 	}
 	uint32_t total = rd32(base);
-	if (total < 16 || total > limit) {
-		say(&p, "multiboot2: total_size %u is %s", total,
-		    total < 16 ? "smaller than 16 (header and end tag)" : "beyond the readable limit");
+	if (total < 16) {
+		say(&p, "multiboot2: total_size %u is smaller than 16 (header and end tag)", total);
+		return ERR_MALFORMED;
+	}
+	if (total > limit) {
+		say(&p, "multiboot2: total_size %u exceeds the %llu readable bytes", total,
+		    (unsigned long long)limit);
 		return ERR_MALFORMED;
 	}
 	out->info_size = total;

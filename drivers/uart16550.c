@@ -29,6 +29,8 @@ static uint16_t uart_base;
 
 bool uart_init(uint16_t port)
 {
+	/* Reprogramming clears the FIFOs: let what is queued go out first. */
+	uart_flush();
 	/* The scratch register holds what we write only if a UART is there. */
 	outb((uint16_t)(port + UART_SCR), 0x5a);
 	if (inb((uint16_t)(port + UART_SCR)) != 0x5a)

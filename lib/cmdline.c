@@ -30,6 +30,26 @@ bool cmdline_next(const char **pos, struct cmdline_word *w)
 		*pos = p;
 		return false;
 	}
+	/* GRUB re-quotes a word that holds blanks as a whole: "key=a b". */
+	if (*p == '"') {
+		*w = (struct cmdline_word){ .key = ++p, .value = "" };
+		while (*p && *p != '"' && *p != '=')
+			p++;
+		w->key_len = (size_t)(p - w->key);
+		if (*p == '=') {
+			w->has_value = true;
+			w->value = ++p;
+			while (*p && *p != '"')
+				p++;
+			w->value_len = (size_t)(p - w->value);
+		}
+		if (*p)
+			p++; /* the closing quote */
+		else
+			w->unterminated = true;
+		*pos = p;
+		return true;
+	}
 	*w = (struct cmdline_word){ .key = p, .value = "" };
 	while (*p && !is_blank(*p) && *p != '=')
 		p++;

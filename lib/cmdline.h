@@ -12,7 +12,9 @@
  * whose value is "", or `key=value`.  A value that starts with '"' runs to the
  * next '"' (blanks included, quotes removed) and the word ends there; text
  * right after the closing quote starts a new word.  A '"' anywhere else is an
- * ordinary character.  A quote that is never closed makes the word malformed:
+ * ordinary character, except at the start of a word: "key=a b" is quoted as a
+ * whole, the form GRUB gives a word with blanks when it rebuilds a module's
+ * command line.  A quote that is never closed makes the word malformed:
  * cmdline_get and cmdline_has skip it and cmdline_check_keys reports it.
  * Keys match exactly (case-sensitive).  A NULL command line is empty.
  */

@@ -1,4 +1,5 @@
 /* printf.c: a small C99-style formatter over a character sink (no floating point). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "lib/printf.h"
@@ -10,6 +11,9 @@ enum {
 	F_ALT   = 1u << 3, /* '#' */
 	F_ZERO  = 1u << 4, /* '0' */
 };
+
+/* Widths and precisions are capped so no conversion can produce gigabytes. */
+#define MAX_FIELD 100000
 
 enum length { LEN_INT, LEN_CHAR, LEN_SHORT, LEN_LONG, LEN_LLONG, LEN_SIZE, LEN_MAX, LEN_PTRDIFF };
 
@@ -128,7 +132,7 @@ static bool parse_count(const char **pp, va_list *ap, int *n)
 		return false;
 	*n = 0;
 	while (*p >= '0' && *p <= '9') {
-		if (*n < 100000)
+		if (*n < MAX_FIELD)
 			*n = *n * 10 + (*p - '0');
 		p++;
 	}
@@ -215,8 +219,10 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
 		}
 		if (parse_count(&p, &ap, &s.width) && s.width < 0) {
 			s.flags |= F_LEFT; /* a negative '*' width means left-justify */
-			s.width = -s.width;
+			s.width = s.width == INT_MIN ? MAX_FIELD : -s.width;
 		}
+		if (s.width > MAX_FIELD)
+			s.width = MAX_FIELD;
 		if (*p == '.') {
 			p++;
 			/* "%.d" means precision 0; a negative '*' precision means none. */
@@ -224,6 +230,8 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap_in)
 				s.precision = 0;
 			else if (s.precision < 0)
 				s.precision = -1;
+			else if (s.precision > MAX_FIELD)
+				s.precision = MAX_FIELD;
 		}
 		enum length len = parse_length(&p);
 

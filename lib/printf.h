@@ -12,7 +12,8 @@ typedef void (*fmt_sink)(void *ctx, char c);
 
 /*
  * Formats like C99 printf for: flags "-+ #0", width and precision (also '*'),
- * lengths hh h l ll z j t, conversions d i u o x X c s p %.  Returns the
+ * lengths hh h l ll z j t, conversions d i u o x X c s p %; widths and
+ * precisions above 100000 are capped there.  Returns the
  * number of characters produced.
  */
 int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap);

@@ -10,6 +10,8 @@
  */
 #define DIRECT_MAP_BASE 0xffff800000000000ull
 #define KERNEL_VMA      0xffffffff80000000ull
+/* Physical memory at or above this is neither mapped nor used (64 TiB). */
+#define DIRECT_MAP_SIZE (1ull << 46)
 
 /* Until paging_init switches tables, only physical 0..4 GiB is in the direct map. */
 #define EARLY_MAP_LIMIT (4ull << 30)

@@ -90,13 +90,23 @@ static err_t release_between(uint64_t lo, uint64_t hi)
 err_t memory_init(const struct boot_info *bi)
 {
 	nzones = memmap_usable(bi->mmap, bi->nmmap, zones, BUDDY_MAX_ZONES, &lost_bytes);
+	/* RAM beyond the direct map could not be zeroed or used: leave it out. */
+	while (nzones && zones[nzones - 1].start >= DIRECT_MAP_SIZE) {
+		nzones--;
+		lost_bytes += zones[nzones].end - zones[nzones].start;
+	}
+	if (nzones && zones[nzones - 1].end > DIRECT_MAP_SIZE) {
+		lost_bytes += zones[nzones - 1].end - DIRECT_MAP_SIZE;
+		zones[nzones - 1].end = DIRECT_MAP_SIZE;
+	}
+	if (lost_bytes)
+		log_warn("mem: %llu KiB of RAM left unused (more than %u ranges, or above %llu TiB)\n",
+			 (unsigned long long)(lost_bytes >> 10), BUDDY_MAX_ZONES,
+			 (unsigned long long)(DIRECT_MAP_SIZE >> 40));
 	if (nzones == 0) {
 		log_error("mem: the memory map lists no usable RAM\n");
 		return ERR_MISSING;
 	}
-	if (lost_bytes)
-		log_warn("mem: more than %u RAM ranges; %llu KiB left unused\n", BUDDY_MAX_ZONES,
-			 (unsigned long long)(lost_bytes >> 10));
 	ram_bytes = 0;
 	for (unsigned i = 0; i < nzones; i++)
 		ram_bytes += zones[i].end - zones[i].start;

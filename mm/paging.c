@@ -83,8 +83,12 @@ static err_t map_direct(const struct boot_info *bi)
 		uint32_t t = bi->mmap[i].type;
 		if (t != MB2_MEM_AVAILABLE && t != MB2_MEM_ACPI && t != MB2_MEM_NVS)
 			continue;
+		/* The parser dropped entries that wrap; clamping keeps rounding from wrapping. */
 		uint64_t s = bi->mmap[i].addr & ~(PAGE_SIZE - 1);
-		uint64_t e = (bi->mmap[i].addr + bi->mmap[i].len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		uint64_t e = bi->mmap[i].addr + bi->mmap[i].len;
+		if (e > DIRECT_MAP_SIZE)
+			e = DIRECT_MAP_SIZE;
+		e = (e + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		if (e > s)
 			r[n++] = (struct phys_range){ s, e };
 	}

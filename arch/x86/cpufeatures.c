@@ -60,6 +60,8 @@ void cpu_detect(void)
 			copy_regs(cpu.brand + 16 * i, &r);
 		}
 		cpu.brand[48] = 0;
+		for (int i = 47; i >= 0 && (cpu.brand[i] == ' ' || !cpu.brand[i]); i--)
+			cpu.brand[i] = 0;
 	}
 	cpu.phys_bits = 36; /* SDM: the default when leaf 0x80000008 is absent */
 	cpu.virt_bits = 48;

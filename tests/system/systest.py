@@ -28,7 +28,7 @@ FAIL_LINE = "hv: end of run: FAIL"
 
 class Test:
     def __init__(self, name, emulator, cmdline="", mem=128, firmware="bios", cpu=None,
-                 expect=(), reject=(), verdict="PASS", checks=(), timeout=None):
+                 expect=(), reject=(), verdict="PASS", checks=(), timeout=None, modules=()):
         self.name = name
         self.emulator = emulator
         self.cmdline = cmdline
@@ -39,6 +39,7 @@ class Test:
         self.reject = reject      # regexes that must not
         self.verdict = verdict    # the end-of-run line the log must carry
         self.checks = checks      # functions(log) -> error string or None
+        self.modules = modules    # (file, GRUB module2 string) pairs
         self.timeout = timeout or (180 if emulator == "bochs" or firmware == "uefi" else 60)
 
 
@@ -131,6 +132,15 @@ def qemu_tests():
              expect=BOOT_OK + [r"error: loglevel: bad value 'loud'",
                                r"warning: unknown option 'frobnicate' ignored",
                                r"error: selftest: unknown test 'nosuch'"]),
+        # Any file will do as a module: it must be listed with its string and withheld.
+        Test("qemu_modules_are_listed_and_withheld_from_the_allocator", q,
+             modules=[("build/hv-pass1.elf", "vm=first mem=64M"),
+                      ("scripts/deps.sh", 'vm=second cmdline="console=ttyS0 quiet"')],
+             expect=BOOT_OK + [r'boot:   module 0 at 0x[0-9a-f]+-0x[0-9a-f]+ "vm=first mem=64M"',
+                               r'boot:   module 1 at .* "vm=second "cmdline=console=ttyS0 quiet""',
+                               r"boot: \d+ memory map entries, 2 modules",
+                               r"mem: reserved .* modules [1-9]\d* KiB"],
+             checks=[free_blocks_sum_to_free()]),
         Test("qemu_loglevel_debug_prints_memory_map", q, cmdline="loglevel=debug",
              expect=BOOT_OK + [r"boot:   mmap 0000000000000000-"]),
         Test("qemu_loglevel_error_hides_info", q, cmdline="loglevel=error",
@@ -156,19 +166,23 @@ def bochs_tests():
 ISO_LOCK = threading.Lock()
 
 
-def build_iso(elf, cmdline):
-    """One ISO per distinct command line, rebuilt when the ELF is newer."""
+def build_iso(elf, cmdline, modules):
+    """One ISO per distinct command line and module list, rebuilt when an input is newer."""
     with ISO_LOCK:
-        return _build_iso(elf, cmdline)
+        return _build_iso(elf, cmdline, modules)
 
 
-def _build_iso(elf, cmdline):
+def _build_iso(elf, cmdline, modules):
     os.makedirs(ISOS, exist_ok=True)
-    key = hashlib.sha1(cmdline.encode()).hexdigest()[:12]
+    args = [cmdline]
+    for path, line in modules:
+        args += [path, line]
+    key = hashlib.sha1("\0".join(args).encode()).hexdigest()[:12]
     iso = os.path.join(ISOS, key + ".iso")
-    if not os.path.exists(iso) or os.path.getmtime(iso) < os.path.getmtime(elf):
-        tmp = iso + ".tmp.%d" % os.getpid()
-        subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), tmp, elf, cmdline], check=True)
+    inputs = [elf] + [path for path, _ in modules]
+    if not os.path.exists(iso) or any(os.path.getmtime(iso) < os.path.getmtime(i) for i in inputs):
+        tmp = iso + ".tmp.iso"
+        subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), tmp, elf] + args, check=True)
         os.replace(tmp, iso)
     return iso
 
@@ -210,7 +224,8 @@ def run_test(t, elf):
         pass
     start = time.time()
     try:
-        iso = build_iso(elf, cmdline)
+        iso = build_iso(elf, cmdline, [(m if os.path.isabs(m) else os.path.join(ROOT, m), line)
+                                       for m, line in t.modules])
         status = (run_qemu if t.emulator == "qemu" else run_bochs)(t, iso, log)
     except subprocess.TimeoutExpired:
         return "timed out after %d s (log: %s)" % (t.timeout, log)
@@ -223,6 +238,8 @@ def run_test(t, elf):
     want = PASS_LINE if t.verdict == "PASS" else FAIL_LINE
     if want not in text:
         problems.append("no '%s' line" % want)
+    if "\0" in text:
+        problems.append("NUL bytes on the console (a byte was lost or garbled)")
     for rx in t.expect:
         if not re.search(rx, text, re.M):
             problems.append("missing /%s/" % rx)

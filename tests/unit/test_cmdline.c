@@ -61,6 +61,20 @@ static void get_treats_a_quote_inside_a_plain_value_as_a_character(void **state)
 	assert_true(cmdline_has("a=x\"y b", "b"));
 }
 
+static void get_accepts_words_quoted_whole_as_grub_rebuilds_them(void **state)
+{
+	(void)state;
+	char v[64];
+	const char *line = "vm=linux \"cmdline=console=ttyS0 quiet\" \"flag\" mem=64M";
+	assert_int_equal(cmdline_get(line, "cmdline", v, sizeof(v)), ERR_OK);
+	assert_string_equal(v, "console=ttyS0 quiet");
+	assert_false(cmdline_has(line, "quiet"));
+	assert_true(cmdline_has(line, "flag"));
+	assert_int_equal(cmdline_get(line, "mem", v, sizeof(v)), ERR_OK);
+	assert_string_equal(v, "64M");
+	assert_false(cmdline_has("\"cmdline=never closed", "cmdline"));
+}
+
 static void get_returns_empty_value_for_flags_and_empty_assignments(void **state)
 {
 	(void)state;
@@ -344,6 +358,7 @@ int main(void)
 		cmocka_unit_test(get_removes_quotes_and_keeps_blanks_inside_them),
 		cmocka_unit_test(get_ends_a_quoted_word_at_its_closing_quote),
 		cmocka_unit_test(get_treats_a_quote_inside_a_plain_value_as_a_character),
+		cmocka_unit_test(get_accepts_words_quoted_whole_as_grub_rebuilds_them),
 		cmocka_unit_test(get_returns_empty_value_for_flags_and_empty_assignments),
 		cmocka_unit_test(get_takes_the_last_occurrence),
 		cmocka_unit_test(get_reports_missing_keys_and_matches_whole_keys_only),
