@@ -55,7 +55,7 @@ $(BUILD)/obj/%.asm.o: %.asm Makefile | $(DEPS_STAMP)
 # Two links: the first gives the addresses, from which the symbol table for
 # backtraces is generated; it lives in the last section, so the second link
 # moves nothing (checked below).
-$(BUILD)/ksyms-empty.c: scripts/ksyms.py
+$(BUILD)/ksyms-empty.c: scripts/ksyms.py | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)
 	: > $(BUILD)/empty.nm
 	$(PYTHON) scripts/ksyms.py $(BUILD)/empty.nm $@

@@ -31,47 +31,31 @@ bool cmdline_next(const char **pos, struct cmdline_word *w)
 		return false;
 	}
 	/* GRUB re-quotes a word that holds blanks as a whole: "key=a b". */
-	if (*p == '"') {
-		*w = (struct cmdline_word){ .key = ++p, .value = "" };
-		while (*p && *p != '"' && *p != '=')
+	bool whole = *p == '"';
+	if (whole)
+		p++;
+	*w = (struct cmdline_word){ .key = p, .value = "" };
+	while (*p && *p != '=' && (whole ? *p != '"' : !is_blank(*p)))
+		p++;
+	w->key_len = (size_t)(p - w->key);
+	bool quoted = whole;
+	if (*p == '=') {
+		w->has_value = true;
+		p++;
+		if (!whole && *p == '"') {
+			quoted = true;
 			p++;
-		w->key_len = (size_t)(p - w->key);
-		if (*p == '=') {
-			w->has_value = true;
-			w->value = ++p;
-			while (*p && *p != '"')
-				p++;
-			w->value_len = (size_t)(p - w->value);
 		}
+		w->value = p;
+		while (*p && (quoted ? *p != '"' : !is_blank(*p)))
+			p++;
+		w->value_len = (size_t)(p - w->value);
+	}
+	if (quoted) {
 		if (*p)
 			p++; /* the closing quote */
 		else
 			w->unterminated = true;
-		*pos = p;
-		return true;
-	}
-	*w = (struct cmdline_word){ .key = p, .value = "" };
-	while (*p && !is_blank(*p) && *p != '=')
-		p++;
-	w->key_len = (size_t)(p - w->key);
-	if (*p == '=') {
-		w->has_value = true;
-		p++;
-		if (*p == '"') {
-			w->value = ++p;
-			while (*p && *p != '"')
-				p++;
-			w->value_len = (size_t)(p - w->value);
-			if (*p)
-				p++; /* the closing quote */
-			else
-				w->unterminated = true;
-		} else {
-			w->value = p;
-			while (*p && !is_blank(*p))
-				p++;
-			w->value_len = (size_t)(p - w->value);
-		}
 	}
 	*pos = p;
 	return true;

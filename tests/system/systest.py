@@ -119,7 +119,7 @@ def qemu_tests():
              checks=[free_memory_near(4096), free_blocks_sum_to_free()]),
         Test("qemu_uefi_512M_boot_report", q, mem=512, firmware="uefi",
              expect=BOOT_OK + SVM_NPT + [r"booted by UEFI", r"ACPI RSDP"],
-             checks=[free_memory_near(512, low_pct=85.0), free_blocks_sum_to_free()]),
+             checks=[free_memory_near(512), free_blocks_sum_to_free()]),
         Test("qemu_selftest_fault_dumps_page_fault", q, cmdline="selftest=fault",
              expect=[BANNER] + PF_DUMP, verdict="FAIL"),
         Test("qemu_selftest_stack_overflow_dumps_double_fault_on_ist", q, cmdline="selftest=stack",
