@@ -25,7 +25,7 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=ke
 PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
-	mm/*.c drivers/*.c lib/*.c vmm/*.c)
+	mm/*.c drivers/*.c lib/*.c vmm/*.c vmm/*/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm)
 KERNEL_OBJS := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
 
