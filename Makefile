@@ -22,11 +22,12 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=ke
 	-O2 -g -I. -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wundef
 # Pure logic (also built on the host for unit tests) gets -Wconversion too.
-PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c
+PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c \
+	$(wildcard vmm/load/*.c) vmm/dev/uart16550.c vmm/iobus.c vmm/mmu/nested.c vmm/gmem.c vmm/config.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
 	mm/*.c drivers/*.c lib/*.c vmm/*.c vmm/*/*.c)
-KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm)
+KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm arch/x86/vmx/*.asm arch/x86/svm/*.asm)
 KERNEL_OBJS := $(KERNEL_C:%.c=$(BUILD)/obj/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/obj/%.asm.o)
 
 LDFLAGS := -n -z max-page-size=4096 -z noexecstack -T linker.ld
@@ -102,6 +103,12 @@ UNIT_test_memmap     := mm/memmap.c
 UNIT_test_multiboot2 := boot/multiboot2.c lib/printf.c lib/error.c
 UNIT_test_cmdline    := lib/cmdline.c lib/error.c
 UNIT_test_printf     := lib/printf.c
+UNIT_test_loader     := $(wildcard vmm/load/*.c) lib/printf.c lib/error.c
+UNIT_test_vuart      := vmm/dev/uart16550.c lib/error.c
+UNIT_test_iobus      := vmm/iobus.c lib/printf.c lib/error.c
+UNIT_test_nested     := vmm/mmu/nested.c lib/error.c
+UNIT_test_gmem       := vmm/gmem.c mm/buddy.c lib/error.c
+UNIT_test_config     := vmm/config.c lib/cmdline.c lib/printf.c lib/error.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 .SECONDEXPANSION:
@@ -123,5 +130,8 @@ test: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(BUILD)/hv.elf
 
 clean:
 	rm -rf $(BUILD)
+
+# Test guest kernels (guests/): built by make, booted by the system tests.
+include guests/guests.mk
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

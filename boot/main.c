@@ -6,11 +6,13 @@
 #include "boot/multiboot2.h"
 #include "drivers/console.h"
 #include "drivers/harness.h"
+#include "drivers/pic.h"
 #include "lib/cmdline.h"
 #include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
 #include "mm/paging.h"
+#include "vmm/vm.h"
 
 #define HV_VERSION "0.1"
 
@@ -70,6 +72,30 @@ static void print_boot_info(void)
 			 boot.fb.height, boot.fb.bpp, boot.fb.type, (unsigned long long)boot.fb.addr);
 }
 
+/* Every module is a VM; they run side by side until each has stopped. */
+static void run_vms(void)
+{
+	if (boot.nmodules == 0) {
+		kprintf("hv: boot complete; no VMs to run\n");
+		machine_end(true);
+	}
+	pic_mask_all();
+	stats_init();
+	backend = backend_probe();
+	if (!backend)
+		machine_end(false);
+	for (unsigned i = 0; i < boot.nmodules; i++) {
+		const struct mb2_module *m = &boot.modules[i];
+		vm_create(phys_to_virt(m->start), m->end - m->start, m->cmdline, i);
+	}
+	kprintf("hv: %u of %u VMs started\n", vm_count(), boot.nmodules);
+	vm_run_all();
+	unsigned failed = vm_failures() + (boot.nmodules - vm_count());
+	kprintf("hv: all VMs stopped; %u of %u ended in failure or were not started\n", failed,
+		boot.nmodules);
+	machine_end(failed == 0);
+}
+
 /* Called by entry.asm on the boot stack with the Multiboot2 registers. */
 void hv_main(uint32_t magic, uint32_t info_phys);
 void hv_main(uint32_t magic, uint32_t info_phys)
@@ -105,6 +131,5 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK)
 		selftest_run(test);
 
-	kprintf("hv: boot complete; no VMs to run\n");
-	machine_end(true);
+	run_vms();
 }

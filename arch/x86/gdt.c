@@ -66,3 +66,13 @@ void gdt_init(void)
 		: "m"(r), "r"(GDT_KERNEL_DS), "i"(GDT_KERNEL_CS), "r"(GDT_TSS)
 		: "rax", "memory");
 }
+
+uintptr_t gdt_base(void)
+{
+	return (uintptr_t)gdt;
+}
+
+uintptr_t tss_base(void)
+{
+	return (uintptr_t)&tss;
+}

@@ -2,6 +2,8 @@
 #ifndef ARCH_X86_GDT_H
 #define ARCH_X86_GDT_H
 
+#include <stdint.h>
+
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10
 #define GDT_TSS       0x18
@@ -13,5 +15,8 @@
 
 /* Loads the GDT and a TSS whose IST entries point at the emergency stacks. */
 void gdt_init(void);
+/* Where the GDT and the TSS live, for the host-state fields of a VMCS. */
+uintptr_t gdt_base(void);
+uintptr_t tss_base(void);
 
 #endif

@@ -46,3 +46,8 @@ void idt_init(void)
 	} __attribute__((packed)) r = { sizeof(idt) - 1, (uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(r));
 }
+
+uintptr_t idt_base(void)
+{
+	return (uintptr_t)idt;
+}

@@ -34,6 +34,7 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "frame keeps the stack 16-by
 
 /* Fills the IDT with the stubs; #DF, NMI and #MC run on their own IST stacks. */
 void idt_init(void);
+uintptr_t idt_base(void);
 void trap_dispatch(struct trap_frame *f);
 
 #endif

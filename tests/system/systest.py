@@ -28,16 +28,20 @@ FAIL_LINE = "hv: end of run: FAIL"
 
 class Test:
     def __init__(self, name, emulator, cmdline="", mem=128, firmware="bios", cpu=None,
-                 expect=(), reject=(), verdict="PASS", checks=(), timeout=None, modules=()):
+                 expect=(), reject=(), verdict="PASS", checks=(), timeout=None, modules=(),
+                 elf=None, loader="multiboot2", verdict_lines=(PASS_LINE, FAIL_LINE)):
         self.name = name
         self.emulator = emulator
+        self.elf = elf            # a guest kernel booted natively (relative to ROOT); None: the hypervisor
+        self.loader = loader      # GRUB command that boots it: multiboot2 or multiboot
         self.cmdline = cmdline
         self.mem = mem
         self.firmware = firmware
         self.cpu = cpu
         self.expect = expect      # regexes that must match the log
         self.reject = reject      # regexes that must not
-        self.verdict = verdict    # the end-of-run line the log must carry
+        self.verdict = verdict    # the end-of-run line the log must carry; RESET: none, QEMU reset
+        self.verdict_lines = verdict_lines  # the PASS and FAIL end-of-run lines
         self.checks = checks      # functions(log) -> error string or None
         self.modules = modules    # (file, GRUB module2 string) pairs
         self.timeout = timeout or (180 if emulator == "bochs" or firmware == "uefi" else 60)
@@ -132,15 +136,19 @@ def qemu_tests():
              expect=BOOT_OK + [r"error: loglevel: bad value 'loud'",
                                r"warning: unknown option 'frobnicate' ignored",
                                r"error: selftest: unknown test 'nosuch'"]),
-        # Any file will do as a module: it must be listed with its string and withheld.
-        Test("qemu_modules_are_listed_and_withheld_from_the_allocator", q,
-             modules=[("build/hv-pass1.elf", "vm=first mem=64M"),
-                      ("scripts/deps.sh", 'vm=second cmdline="console=ttyS0 quiet"')],
-             expect=BOOT_OK + [r'boot:   module 0 at 0x[0-9a-f]+-0x[0-9a-f]+ "vm=first mem=64M"',
-                               r'boot:   module 1 at .* "vm=second "cmdline=console=ttyS0 quiet""',
-                               r"boot: \d+ memory map entries, 2 modules",
-                               r"mem: reserved .* modules [1-9]\d* KiB"],
-             checks=[free_blocks_sum_to_free()]),
+        # Each module is a VM: one good guest, one file that is no kernel at all.
+        Test("qemu_modules_are_listed_withheld_and_a_bad_one_is_refused", q,
+             modules=[("build/guests/memtest.elf", "vm=first mem=8M"),
+                      ("scripts/deps.sh", 'vm=second mem=4M cmdline="console=ttyS0 quiet"')],
+             expect=[BANNER, r'boot:   module 0 at 0x[0-9a-f]+-0x[0-9a-f]+ "vm=first mem=8M"',
+                     r'boot:   module 1 at .* "vm=second mem=4M "cmdline=console=ttyS0 quiet""',
+                     r"boot: \d+ memory map entries, 2 modules",
+                     r"mem: reserved .* modules [1-9]\d* KiB",
+                     r"error: vm 1 \(second\): load: no Multiboot",
+                     r"error: vm second: not started",
+                     r"\[first\] memtest: result PASS", r"vm first: exited with status 0",
+                     r"hv: all VMs stopped; 1 of 2 ended in failure or were not started"],
+             verdict="FAIL"),
         Test("qemu_loglevel_debug_prints_memory_map", q, cmdline="loglevel=debug",
              expect=BOOT_OK + [r"boot:   mmap 0000000000000000-"]),
         Test("qemu_loglevel_error_hides_info", q, cmdline="loglevel=error",
@@ -163,26 +171,79 @@ def bochs_tests():
     ]
 
 
+# The test guests (guests/) booted natively by GRUB: the baseline their runs
+# under the hypervisor are compared with.
+MEMTEST = "build/guests/memtest.elf"
+MEMTEST_MB1 = "build/guests/memtest-mb1.elf"
+MEMTEST_VERDICT = ("memtest: result PASS", "memtest: result FAIL")
+MEMTEST_BANNER = r"^memtest: x86-64 memory test guest$"
+MEMTEST_OK = [MEMTEST_BANNER, r"^memtest: long mode, 4-level paging, 64 MiB identity-mapped$",
+              r"^memtest: checked \d+ KiB, 0 errors$", r"^memtest: env: native$"]
+
+
+def memtest_checked_near(mem_mib, low_pct=95.0):
+    """The memory test covered nearly all of the machine's RAM."""
+    def check(log):
+        m = re.search(r"^memtest: checked (\d+) KiB", log, re.M)
+        if not m:
+            return "no 'memtest: checked' line"
+        pct = 100.0 * int(m.group(1)) / (mem_mib * 1024)
+        if not low_pct <= pct <= 100.0:
+            return "checked %s KiB is %.1f%% of %d MiB (want %.0f-100%%)" % (
+                m.group(1), pct, mem_mib, low_pct)
+        return None
+    return check
+
+
+def native_guest_tests():
+    def memtest(name, emulator, **kw):
+        kw.setdefault("elf", MEMTEST)
+        return Test(name, emulator, mem=64, verdict_lines=MEMTEST_VERDICT, **kw)
+    return [
+        memtest("native_qemu_memtest_multiboot2_checks_all_ram", "qemu", cpu="max",
+                expect=MEMTEST_OK + [r'^memtest: booted by Multiboot2, command line "harness=qemu"$'],
+                checks=[memtest_checked_near(64)]),
+        memtest("native_qemu_memtest_multiboot1_checks_all_ram", "qemu", cpu="max",
+                elf=MEMTEST_MB1, loader="multiboot",
+                expect=MEMTEST_OK + [r'^memtest: booted by Multiboot, command line "harness=qemu"$'],
+                checks=[memtest_checked_near(64)]),
+        memtest("native_bochs_memtest_multiboot2_checks_all_ram", "bochs", cpu="corei7_skylake_x",
+                expect=MEMTEST_OK + [r'^memtest: booted by Multiboot2, command line "harness=bochs"$',
+                                     r"^memtest: env: cpu GenuineIntel$"],
+                checks=[memtest_checked_near(64)]),
+        # -no-reboot turns the triple fault's reset into QEMU's exit.
+        memtest("native_qemu_memtest_crash_triple_resets_the_machine", "qemu", cpu="max",
+                cmdline="crash=triple", verdict="RESET",
+                expect=[MEMTEST_BANNER, r"^memtest: crash=triple: empty IDT, then int3$"],
+                reject=[r"^memtest: long mode"]),
+        memtest("native_qemu_memtest_crash_pf_is_handled_by_the_guest", "qemu", cpu="max",
+                cmdline="crash=pf", verdict="FAIL",
+                expect=[MEMTEST_BANNER, r"^memtest: page fault at 0x4000000, error code 0x2$"],
+                reject=[r"^memtest: checked"]),
+    ]
+
+
 ISO_LOCK = threading.Lock()
 
 
-def build_iso(elf, cmdline, modules):
-    """One ISO per distinct command line and module list, rebuilt when an input is newer."""
+def build_iso(elf, cmdline, modules, loader="multiboot2"):
+    """One ISO per distinct kernel, loader, command line and module list, rebuilt when an input is newer."""
     with ISO_LOCK:
-        return _build_iso(elf, cmdline, modules)
+        return _build_iso(elf, cmdline, modules, loader)
 
 
-def _build_iso(elf, cmdline, modules):
+def _build_iso(elf, cmdline, modules, loader):
     os.makedirs(ISOS, exist_ok=True)
     args = [cmdline]
     for path, line in modules:
         args += [path, line]
-    key = hashlib.sha1("\0".join(args).encode()).hexdigest()[:12]
+    key = hashlib.sha1("\0".join([elf, loader] + args).encode()).hexdigest()[:12]
     iso = os.path.join(ISOS, key + ".iso")
     inputs = [elf] + [path for path, _ in modules]
     if not os.path.exists(iso) or any(os.path.getmtime(iso) < os.path.getmtime(i) for i in inputs):
         tmp = iso + ".tmp.iso"
-        subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), tmp, elf] + args, check=True)
+        subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), tmp, elf] + args, check=True,
+                       env=dict(os.environ, MKISO_LOADER=loader))
         os.replace(tmp, iso)
     return iso
 
@@ -197,7 +258,8 @@ def run_qemu(t, iso, log):
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=t.timeout)
     # isa-debug-exit: status (v << 1) | 1; the hypervisor writes 0 for PASS, 1 for FAIL.
-    return {1: "PASS", 3: "FAIL"}.get(p.returncode, "exit status %d" % p.returncode)
+    # With -no-reboot a reset (a triple fault) ends QEMU with status 0.
+    return {0: "RESET", 1: "PASS", 3: "FAIL"}.get(p.returncode, "exit status %d" % p.returncode)
 
 
 def run_bochs(t, iso, log):
@@ -216,7 +278,14 @@ def run_bochs(t, iso, log):
 
 
 def run_test(t, elf):
-    cmdline = ("console=com1 harness=%s %s" % (t.emulator, t.cmdline)).strip()
+    if t.elf:
+        # A guest booted natively: the harness option goes on its own command line.
+        elf = os.path.join(ROOT, t.elf)
+        cmdline = ("harness=%s %s" % (t.emulator, t.cmdline)).strip()
+        if not os.path.exists(elf):
+            return "no %s (make guests)" % t.elf
+    else:
+        cmdline = ("console=com1 harness=%s %s" % (t.emulator, t.cmdline)).strip()
     log = os.path.join(LOGS, t.name + ".log")
     try:
         os.remove(log)
@@ -225,7 +294,7 @@ def run_test(t, elf):
     start = time.time()
     try:
         iso = build_iso(elf, cmdline, [(m if os.path.isabs(m) else os.path.join(ROOT, m), line)
-                                       for m, line in t.modules])
+                                       for m, line in t.modules], t.loader)
         status = (run_qemu if t.emulator == "qemu" else run_bochs)(t, iso, log)
     except subprocess.TimeoutExpired:
         return "timed out after %d s (log: %s)" % (t.timeout, log)
@@ -235,9 +304,14 @@ def run_test(t, elf):
     problems = []
     if status is not None and status != t.verdict:
         problems.append("QEMU ended with %s, want %s" % (status, t.verdict))
-    want = PASS_LINE if t.verdict == "PASS" else FAIL_LINE
-    if want not in text:
-        problems.append("no '%s' line" % want)
+    if t.verdict == "RESET":
+        for line in t.verdict_lines:
+            if line in text:
+                problems.append("unexpected '%s' line" % line)
+    else:
+        want = t.verdict_lines[0] if t.verdict == "PASS" else t.verdict_lines[1]
+        if want not in text:
+            problems.append("no '%s' line" % want)
     if "\0" in text:
         problems.append("NUL bytes on the console (a byte was lost or garbled)")
     for rx in t.expect:
@@ -268,6 +342,7 @@ def main():
         tests += qemu_tests()
     if args.emulator in ("bochs", "all"):
         tests += bochs_tests()
+    tests += [t for t in native_guest_tests() if args.emulator in ("all", t.emulator)]
     if args.only:
         tests = [t for t in tests if args.only in t.name]
     passed = failed = 0

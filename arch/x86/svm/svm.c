@@ -1,0 +1,273 @@
+/* svm.c: the AMD-V backend: enabling SVM, building a vCPU's VMCB, register access (AMD APM vol. 2, ch. 15). */
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
+#include "arch/x86/svm/svm.h"
+#include "drivers/console.h"
+#include "lib/string.h"
+#include "mm/layout.h"
+#include "mm/memory.h"
+#include "vmm/backend.h"
+#include "vmm/vm.h"
+
+#define MSR_VM_HSAVE_PA 0xc0010117
+#define EFER_SVME       (1ull << 12)
+#define EFER_LMA        (1ull << 10)
+#define IOPM_ORDER      2   /* 12 KiB used of 16 (APM 15.10.1) */
+#define MSRPM_ORDER     1   /* 8 KiB (APM 15.11) */
+#define VINTR_MASKING   (1ull << 24)
+#define PAT_DEFAULT     0x0007040600070406ull
+
+/* Segment attributes for flat protected mode (APM 15.5.1's packed format). */
+#define ATTR_CODE32 0xc9b   /* G, D, P, S, execute/read, accessed */
+#define ATTR_DATA32 0xc93   /* G, D/B, P, S, read/write, accessed */
+#define ATTR_TSS32  0x08b   /* P, busy 32-bit TSS */
+#define ATTR_LDT    0x082   /* P, LDT */
+
+struct svm_caps svm_caps;
+static uint64_t host_vmcb_pa;
+static uint64_t iopm_pa, msrpm_pa;
+
+VM_STAT_EXTERN(stat_tlb_flushes);
+
+static struct nested_format npt_format = {
+	.name = "NPT",
+	/* Nested tables are walked as user accesses: U must be set (APM 15.25.5). */
+	.table_bits = 0x7,      /* P, W, U */
+	.leaf_bits = 0x7,       /* P, W, U; memory type from the host PAT entry 0 (WB) */
+	.present_mask = 0x1,
+};
+
+static err_t alloc_hv(unsigned order, uint64_t *pa)
+{
+	return page_alloc(order, OWNER_HV, pa);
+}
+
+static err_t svm_cpu_enable(void)
+{
+	if (!cpu.svm) {
+		log_error("svm: this CPU has no AMD-V\n");
+		return ERR_UNSUPPORTED;
+	}
+	svm_caps_read(&svm_caps);
+	if (svm_caps.firmware_disabled) {
+		log_error("svm: disabled by the firmware (VM_CR.SVMDIS); enable it in the set-up\n");
+		return ERR_UNSUPPORTED;
+	}
+	if (!svm_caps.npt) {
+		log_error("svm: no nested paging (NPT): VMs need it\n");
+		return ERR_UNSUPPORTED;
+	}
+	npt_format.leaf_2m = true;
+	npt_format.leaf_1g = cpu.pages_1g;
+
+	uint64_t hsave;
+	if (alloc_hv(0, &hsave) != ERR_OK || alloc_hv(0, &host_vmcb_pa) != ERR_OK ||
+	    alloc_hv(IOPM_ORDER, &iopm_pa) != ERR_OK || alloc_hv(MSRPM_ORDER, &msrpm_pa) != ERR_OK)
+		return ERR_NOMEM;
+	/* Intercept every port and every MSR: the generic layer decides. */
+	memset(phys_to_virt(iopm_pa), 0xff, PAGE_SIZE << IOPM_ORDER);
+	memset(phys_to_virt(msrpm_pa), 0xff, PAGE_SIZE << MSRPM_ORDER);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	log_info("svm: enabled; NPT with %s leaves, %u ASIDs, NRIPS %s\n",
+		 npt_format.leaf_1g ? "4K/2M/1G" : "4K/2M", svm_caps.nasids,
+		 svm_caps.nrips ? "yes" : "no (next RIP from instruction lengths)");
+	return ERR_OK;
+}
+
+static void flat_segment(struct vmcb_seg *s, uint16_t attrib)
+{
+	*s = (struct vmcb_seg){ 0, attrib, 0xffffffff, 0 };
+}
+
+/* The machine state Multiboot prescribes: flat 32-bit protected mode, paging off. */
+static void set_boot_state(struct vmcb *vmcb, const struct vcpu_boot_state *boot)
+{
+	struct vmcb_save *s = &vmcb->save;
+	flat_segment(&s->cs, ATTR_CODE32);
+	flat_segment(&s->ds, ATTR_DATA32);
+	flat_segment(&s->es, ATTR_DATA32);
+	flat_segment(&s->fs, ATTR_DATA32);
+	flat_segment(&s->gs, ATTR_DATA32);
+	flat_segment(&s->ss, ATTR_DATA32);
+	s->cs.selector = 0x08;
+	s->ds.selector = s->es.selector = s->fs.selector = s->gs.selector = s->ss.selector = 0x10;
+	s->tr = (struct vmcb_seg){ 0, ATTR_TSS32, 0xffff, 0 };
+	s->ldtr = (struct vmcb_seg){ 0, ATTR_LDT, 0xffff, 0 };
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+	s->cr0 = CR0_PE | (1ull << 4); /* PE, ET */
+	s->efer = EFER_SVME;           /* VMRUN requires it; the guest never sees it */
+	s->rflags = 0x2;
+	s->rip = boot->eip;
+	s->rax = boot->eax;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->g_pat = PAT_DEFAULT;
+}
+
+static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
+{
+	uint64_t pa;
+	/* Page 0 is the VMCB, page 1 our bookkeeping; both belong to the VM. */
+	err_t err = page_alloc(1, v->vm->owner, &pa);
+	if (err != ERR_OK)
+		return err;
+	struct svm_vcpu *s = phys_to_virt(pa + PAGE_SIZE);
+	s->vmcb = phys_to_virt(pa);
+	s->vmcb_pa = pa;
+	v->backend = s;
+
+	struct vmcb_control *c = &s->vmcb->control;
+	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT |
+			     INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_IOIO |
+			     INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
+	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
+			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+	c->iopm_base_pa = iopm_pa;
+	c->msrpm_base_pa = msrpm_pa;
+	/* Physical interrupts stay masked by the host's RFLAGS.IF while the guest runs. */
+	c->vintr = VINTR_MASKING;
+	c->np_enable = 1;
+	c->n_cr3 = v->vm->nested.root;
+	set_boot_state(s->vmcb, boot);
+	v->gprs.rbx = boot->ebx;
+	s->tlb_control = TLB_CONTROL_ALL;
+	return ERR_OK;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->backend;
+	page_free(s->vmcb_pa, v->vm->owner);
+	v->backend = NULL;
+}
+
+static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = v->backend;
+	svm_asid_prepare(v, s);
+	s->vmcb->control.tlb_control = s->tlb_control;
+	if (s->tlb_control != TLB_CONTROL_NONE)
+		stat_inc(v->vm, &stat_tlb_flushes);
+	s->tlb_control = TLB_CONTROL_NONE;
+	s->vmcb->control.clean = 0; /* we rewrite fields freely: nothing is cached */
+
+	svm_world_switch(s->vmcb_pa, &v->gprs, host_vmcb_pa);
+
+	/* An injected event is consumed by the VMRUN that delivered it. */
+	s->vmcb->control.eventinj = 0;
+	svm_decode_exit(s->vmcb, e);
+	if (e->reason == EXIT_MSR_READ || e->reason == EXIT_MSR_WRITE)
+		e->msr = (uint32_t)v->gprs.rcx;
+	return ERR_OK;
+}
+
+static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	const struct guest_gprs *g = &v->gprs;
+	switch (r) {
+	case VREG_RAX: return s->rax;
+	case VREG_RSP: return s->rsp;
+	case VREG_RIP: return s->rip;
+	case VREG_RFLAGS: return s->rflags;
+	case VREG_CR0: return s->cr0;
+	case VREG_CR2: return s->cr2;
+	case VREG_CR3: return s->cr3;
+	case VREG_CR4: return s->cr4;
+	case VREG_EFER: return s->efer & ~EFER_SVME;
+	case VREG_RBX: return g->rbx;
+	case VREG_RCX: return g->rcx;
+	case VREG_RDX: return g->rdx;
+	case VREG_RSI: return g->rsi;
+	case VREG_RDI: return g->rdi;
+	case VREG_RBP: return g->rbp;
+	case VREG_R8: return g->r8;
+	case VREG_R9: return g->r9;
+	case VREG_R10: return g->r10;
+	case VREG_R11: return g->r11;
+	case VREG_R12: return g->r12;
+	case VREG_R13: return g->r13;
+	case VREG_R14: return g->r14;
+	case VREG_R15: return g->r15;
+	default: return 0;
+	}
+}
+
+static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	struct guest_gprs *g = &v->gprs;
+	switch (r) {
+	case VREG_RAX: s->rax = val; break;
+	case VREG_RSP: s->rsp = val; break;
+	case VREG_RIP: s->rip = val; break;
+	case VREG_RFLAGS: s->rflags = val; break;
+	case VREG_CR0: s->cr0 = val; break;
+	case VREG_CR2: s->cr2 = val; break;
+	case VREG_CR3: s->cr3 = val; break;
+	case VREG_CR4: s->cr4 = val; break;
+	/* LMA is the CPU's to set; SVME must stay on under VMRUN. */
+	case VREG_EFER: s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME; break;
+	case VREG_RBX: g->rbx = val; break;
+	case VREG_RCX: g->rcx = val; break;
+	case VREG_RDX: g->rdx = val; break;
+	case VREG_RSI: g->rsi = val; break;
+	case VREG_RDI: g->rdi = val; break;
+	case VREG_RBP: g->rbp = val; break;
+	case VREG_R8: g->r8 = val; break;
+	case VREG_R9: g->r9 = val; break;
+	case VREG_R10: g->r10 = val; break;
+	case VREG_R11: g->r11 = val; break;
+	case VREG_R12: g->r12 = val; break;
+	case VREG_R13: g->r13 = val; break;
+	case VREG_R14: g->r14 = val; break;
+	case VREG_R15: g->r15 = val; break;
+	default: break;
+	}
+}
+
+static void svm_inject(struct vcpu *v, const struct vcpu_event *ev)
+{
+	struct svm_vcpu *s = v->backend;
+	uint64_t inj = ev->vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID;
+	if (ev->has_error)
+		inj |= EVENTINJ_HAS_ERROR | ((uint64_t)ev->error << 32);
+	s->vmcb->control.eventinj = inj;
+}
+
+static void svm_flush_tlb(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->backend;
+	s->tlb_control = (svm_caps.flush_by_asid && v->tag) ? TLB_CONTROL_THIS_ASID : TLB_CONTROL_ALL;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->backend)->vmcb;
+	const struct vmcb_save *s = &vmcb->save;
+	kprintf("  CS %04x attr %03x base %llx limit %x   CPL %u  ASID %u\n", s->cs.selector,
+		s->cs.attrib, (unsigned long long)s->cs.base, s->cs.limit, s->cpl,
+		vmcb->control.asid);
+	kprintf("  exitcode %#llx exitinfo1 %#llx exitinfo2 %#llx exitintinfo %#llx\n",
+		(unsigned long long)vmcb->control.exitcode,
+		(unsigned long long)vmcb->control.exitinfo1,
+		(unsigned long long)vmcb->control.exitinfo2,
+		(unsigned long long)vmcb->control.exitintinfo);
+}
+
+const struct vcpu_ops svm_ops = {
+	.name = "SVM",
+	.nested = &npt_format,
+	.cpu_enable = svm_cpu_enable,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.inject = svm_inject,
+	.flush_tlb = svm_flush_tlb,
+	.dump = svm_dump,
+};

@@ -1,0 +1,29 @@
+/* svm.h: the SVM backend's per-vCPU state, shared by its set-up, exit decoding and ASID files. */
+#ifndef ARCH_X86_SVM_SVM_H
+#define ARCH_X86_SVM_SVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch/x86/svm/caps.h"
+#include "arch/x86/svm/vmcb.h"
+#include "vmm/exit.h"
+#include "vmm/vcpu.h"
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint64_t asid_generation;
+	uint8_t tlb_control;  /* for the next VMRUN */
+};
+
+extern struct svm_caps svm_caps;
+
+/* Gives v an ASID (or none when tagging is off) and says how the next VMRUN must flush. */
+void svm_asid_prepare(struct vcpu *v, struct svm_vcpu *s);
+/* Turns the VMCB's exit fields into the vendor-neutral record. */
+void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e);
+
+/* svm_switch.asm: VMLOAD, VMRUN, VMSAVE for the guest, with host state kept in host_vmcb_pa. */
+void svm_world_switch(uint64_t vmcb_pa, struct guest_gprs *gprs, uint64_t host_vmcb_pa);
+
+#endif

@@ -1,0 +1,35 @@
+/* vmx.h: the VMX backend's per-vCPU state, shared by its set-up, exit decoding and VPID files. */
+#ifndef ARCH_X86_VMX_VMX_H
+#define ARCH_X86_VMX_VMX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch/x86/vmx/caps.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "vmm/exit.h"
+#include "vmm/vcpu.h"
+
+struct vmx_vcpu {
+	uint64_t vmcs_pa;
+	uint64_t eptp;
+	bool launched;      /* VMLAUNCH done: the next entry is VMRESUME */
+	uint16_t vpid;      /* 0: untagged */
+	uint64_t cr0_mask, cr4_mask;
+};
+
+extern struct vmx_caps vmx_caps;
+
+/* A VPID for v when tagging is on (INVVPID when a tag is reused); 0 otherwise. */
+uint16_t vmx_vpid_alloc(void);
+void vmx_vpid_free(uint16_t vpid);
+void vmx_invvpid_single(uint16_t vpid);
+void vmx_invept_single(uint64_t eptp);
+
+/* Turns the exit fields of the current VMCS into the vendor-neutral record. */
+void vmx_decode_exit(struct vm_exit *e);
+
+/* vmx_switch.asm: enters the guest (VMLAUNCH when !launched, else VMRESUME).
+ * Returns 0 after a VM exit, 1 for VMfailInvalid, 2 for VMfailValid. */
+int vmx_world_switch(struct guest_gprs *gprs, int launched);
+
+#endif

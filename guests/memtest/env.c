@@ -1,0 +1,103 @@
+/* env.c: where the memtest guest runs (natively, or under hvmicrovisor), and how its run ends. */
+#include "guests/memtest/memtest.h"
+#include "guests/memtest/x86.h"
+#include "lib/string.h"
+#include "vmm/hypercall_abi.h"
+
+#define CPUID_VENDOR          0x00000000
+#define CPUID_FEATURES        0x00000001
+#define CPUID_ECX_HYPERVISOR  (1u << 31)
+
+/* QEMU: -device isa-debug-exit,iobase=0xf4 makes QEMU exit with (v << 1) | 1. */
+#define QEMU_DEBUG_EXIT_PORT 0xf4
+/* Bochs: the bytes of "Shutdown" written to this port end the simulation. */
+#define BOCHS_SHUTDOWN_PORT  0x8900
+
+static struct {
+	bool probed;
+	bool ours;       /* running under hvmicrovisor */
+	bool intel;      /* VMCALL, else VMMCALL */
+	char vendor[13];
+} env;
+
+static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
+{
+	memcpy(dst, &a, 4);
+	memcpy(dst + 4, &b, 4);
+	memcpy(dst + 8, &c, 4);
+	dst[12] = '\0';
+}
+
+/* CPUID.1:ECX[31] says a hypervisor is there; leaf 0x40000000 names it. */
+static void env_probe(void)
+{
+	struct cpuid_regs r = cpuid(CPUID_VENDOR);
+	char signature[13];
+
+	if (env.probed)
+		return;
+	env.probed = true;
+	copy_regs(env.vendor, r.ebx, r.edx, r.ecx);
+	env.intel = !strcmp(env.vendor, "GenuineIntel");
+	if (!(cpuid(CPUID_FEATURES).ecx & CPUID_ECX_HYPERVISOR))
+		return;
+	r = cpuid(HV_CPUID_LEAF_SIGNATURE);
+	copy_regs(signature, r.ebx, r.ecx, r.edx);
+	env.ours = !strcmp(signature, HV_SIGNATURE);
+}
+
+/* RAX = function, RBX = argument; the result comes back in RAX. */
+static uint64_t hypercall(uint64_t function, uint64_t arg)
+{
+	uint64_t ret;
+
+	if (env.intel)
+		__asm__ volatile("vmcall" : "=a"(ret) : "a"(function), "b"(arg) : "memory");
+	else
+		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(function), "b"(arg) : "memory");
+	return ret;
+}
+
+/* Prints statistic id as a number, or "refused" when the hypervisor says no. */
+static void report_stat(const char *name, enum hv_stat id)
+{
+	uint64_t v = hypercall(HC_STAT, id);
+
+	if (v == HC_ERROR)
+		report("env: %s refused", name);
+	else
+		report("env: %s %llu", name, (unsigned long long)v);
+}
+
+void env_report(void)
+{
+	env_probe();
+	report("env: cpu %s", env.vendor);
+	if (!env.ours) {
+		report("env: native");
+		return;
+	}
+	report("env: hypervisor %s, hypercalls by %s", HV_SIGNATURE, env.intel ? "VMCALL" : "VMMCALL");
+	report_stat("VM exits", HV_STAT_EXITS_TOTAL);
+	report_stat("TLB flushes", HV_STAT_TLB_FLUSHES);
+	report_stat("second-level 4K leaves", HV_STAT_LEAVES_4K);
+	report_stat("second-level 2M leaves", HV_STAT_LEAVES_2M);
+	report_stat("second-level 1G leaves", HV_STAT_LEAVES_1G);
+}
+
+void env_exit(unsigned status, enum harness harness)
+{
+	env_probe();
+	uart_drain();
+	if (env.ours) {
+		hypercall(HC_EXIT, status);
+		report("env: HC_EXIT refused; halting");
+		uart_drain();
+	} else if (harness == HARNESS_QEMU) {
+		outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);
+	} else if (harness == HARNESS_BOCHS) {
+		for (const char *p = "Shutdown"; *p; p++)
+			outb(BOCHS_SHUTDOWN_PORT, (uint8_t)*p);
+	}
+	halt_forever();
+}

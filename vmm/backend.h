@@ -1,0 +1,49 @@
+/* backend.h: what a hardware-virtualization backend (VMX or SVM) offers the generic VMM. */
+#ifndef VMM_BACKEND_H
+#define VMM_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/error.h"
+#include "vmm/exit.h"
+#include "vmm/mmu/nested.h"
+#include "vmm/vcpu.h"
+
+/* An event to deliver to the guest at the next entry (SDM 26.6, APM 15.20). */
+struct vcpu_event {
+	uint8_t vector;
+	bool has_error;
+	uint32_t error;
+};
+
+/* The guest's state at entry as Multiboot prescribes: flat 32-bit protected mode, paging off. */
+struct vcpu_boot_state {
+	uint32_t eip, eax, ebx;
+};
+
+struct vcpu_ops {
+	const char *name;                    /* "VMX" or "SVM" */
+	const struct nested_format *nested;  /* the second-level table format (EPT or NPT) */
+	/* Turns virtualization on for this CPU; a clear message and an error when it cannot. */
+	err_t (*cpu_enable)(void);
+	err_t (*vcpu_create)(struct vcpu *v, const struct vcpu_boot_state *boot);
+	void (*vcpu_destroy)(struct vcpu *v);
+	/* Enters the guest and returns at its next exit, decoded into *exit. */
+	err_t (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+	/* Queues an exception for the next entry. */
+	void (*inject)(struct vcpu *v, const struct vcpu_event *e);
+	/* Flushes the guest's translations tagged with this vCPU's VPID/ASID (or all when untagged). */
+	void (*flush_tlb)(struct vcpu *v);
+	/* Prints the vendor state worth seeing when a guest dies. */
+	void (*dump)(struct vcpu *v);
+};
+
+/* The backend for this CPU, chosen once at boot; NULL (with a reason printed) when none. */
+const struct vcpu_ops *backend_probe(void);
+
+extern const struct vcpu_ops vmx_ops;
+extern const struct vcpu_ops svm_ops;
+
+#endif

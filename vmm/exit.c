@@ -1,0 +1,180 @@
+/* exit.c: dispatches vendor-neutral VM exits through a table indexed by reason. */
+#include "drivers/console.h"
+#include "vmm/vm.h"
+
+typedef void (*exit_handler_fn)(struct vm *vm, const struct vm_exit *e);
+
+VM_STAT(stat_exits, "VM exits");
+
+static const char *const reason_names[EXIT_COUNT] = {
+#define X(id, name) [id] = name,
+	EXIT_REASONS(X)
+#undef X
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	return (unsigned)r < EXIT_COUNT ? reason_names[r] : "?";
+}
+
+/* Moves RIP past the instruction that exited. */
+static void skip_instruction(struct vm *vm, const struct vm_exit *e)
+{
+	backend->set_reg(&vm->vcpu, VREG_RIP, e->next_rip);
+}
+
+/* Prints the guest's registers and the backend's view, for a VM that dies. */
+static void dump_guest(struct vm *vm)
+{
+	kprintf("vm %s: guest state:\n", vm->cfg.name);
+	for (unsigned r = 0; r < VREG_COUNT; r++)
+		kprintf("  %-6s %016llx%s", vcpu_reg_name((enum vcpu_reg)r),
+			(unsigned long long)backend->get_reg(&vm->vcpu, (enum vcpu_reg)r),
+			r % 3 == 2 ? "\n" : "");
+	kprintf("\n");
+	backend->dump(&vm->vcpu);
+}
+
+static void fatal(struct vm *vm, const struct vm_exit *e, const char *what)
+{
+	dump_guest(vm);
+	vm_stop(vm, true, "%s (exit %s, raw %#llx, qualification %#llx, info %#llx)", what,
+		exit_reason_name(e->reason), (unsigned long long)e->raw,
+		(unsigned long long)e->qual, (unsigned long long)e->info2);
+}
+
+static void on_cpuid(struct vm *vm, const struct vm_exit *e)
+{
+	vm_cpuid(vm);
+	skip_instruction(vm, e);
+}
+
+/* No interrupt source exists yet, so a halted vCPU would sleep forever. */
+static void on_hlt(struct vm *vm, const struct vm_exit *e)
+{
+	fatal(vm, e, "halted with no interrupt source to wake it");
+}
+
+static void on_io(struct vm *vm, const struct vm_exit *e)
+{
+	if (e->io.string || e->io.rep) {
+		fatal(vm, e, "string port I/O (INS/OUTS) is not emulated yet");
+		return;
+	}
+	uint32_t val = 0;
+	if (!e->io.in)
+		val = (uint32_t)backend->get_reg(&vm->vcpu, VREG_RAX);
+	err_t err = iobus_access(&vm->io, e->io.in, e->io.port, e->io.size, &val);
+	if (err != ERR_OK) {
+		fatal(vm, e, "a device refused a port access");
+		return;
+	}
+	if (e->io.in) {
+		/* IN writes AL/AX/EAX; a 32-bit IN clears the upper half of RAX (SDM, IN). */
+		uint64_t rax = backend->get_reg(&vm->vcpu, VREG_RAX);
+		if (e->io.size == 1)
+			rax = (rax & ~0xffull) | (val & 0xff);
+		else if (e->io.size == 2)
+			rax = (rax & ~0xffffull) | (val & 0xffff);
+		else
+			rax = val;
+		backend->set_reg(&vm->vcpu, VREG_RAX, rax);
+	}
+	skip_instruction(vm, e);
+}
+
+/* MOV to CR0/CR4 touching a bit the backend owns; the backend keeps those bits. */
+static void on_cr_write(struct vm *vm, const struct vm_exit *e)
+{
+	static const enum vcpu_reg by_encoding[16] = {
+		VREG_RAX, VREG_RCX, VREG_RDX, VREG_RBX, VREG_RSP, VREG_RBP, VREG_RSI, VREG_RDI,
+		VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
+	};
+	uint64_t val = backend->get_reg(&vm->vcpu, by_encoding[e->crw.gpr & 15]);
+	backend->set_reg(&vm->vcpu, e->crw.cr == 0 ? VREG_CR0 : VREG_CR4, val);
+	skip_instruction(vm, e);
+}
+
+/* A VMX/SVM instruction in a guest told it has neither: #UD, as on hardware without them. */
+static void on_virt_insn(struct vm *vm, const struct vm_exit *e)
+{
+	struct vcpu_event ud = { 6, false, 0 };
+	(void)e;
+	backend->inject(&vm->vcpu, &ud);
+}
+
+static void on_msr_read(struct vm *vm, const struct vm_exit *e)
+{
+	if (vm_msr_read(vm, e->msr))
+		skip_instruction(vm, e);
+}
+
+static void on_msr_write(struct vm *vm, const struct vm_exit *e)
+{
+	if (vm_msr_write(vm, e->msr))
+		skip_instruction(vm, e);
+}
+
+static void on_hypercall(struct vm *vm, const struct vm_exit *e)
+{
+	skip_instruction(vm, e);
+	vm_hypercall(vm);
+}
+
+/* Guest-physical addresses outside RAM: no MMIO device exists yet. */
+static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
+{
+	char what[96];
+	ksnprintf(what, sizeof(what), "%s of guest-physical %#llx, where there is neither RAM nor a device",
+		  e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
+		  (unsigned long long)e->npf.gpa);
+	fatal(vm, e, what);
+}
+
+static void on_triple_fault(struct vm *vm, const struct vm_exit *e)
+{
+	fatal(vm, e, "triple fault");
+}
+
+static void on_invalid_state(struct vm *vm, const struct vm_exit *e)
+{
+	fatal(vm, e, "VM entry refused: invalid guest state");
+}
+
+/* Host interrupts and NMIs only need the exit itself; the guest goes on. */
+static void on_resume(struct vm *vm, const struct vm_exit *e)
+{
+	(void)vm;
+	(void)e;
+}
+
+static void on_unhandled(struct vm *vm, const struct vm_exit *e)
+{
+	fatal(vm, e, "unhandled VM exit");
+}
+
+static const exit_handler_fn handlers[EXIT_COUNT] = {
+	[EXIT_CPUID]         = on_cpuid,
+	[EXIT_HLT]           = on_hlt,
+	[EXIT_CR_WRITE]      = on_cr_write,
+	[EXIT_VIRT_INSN]     = on_virt_insn,
+	[EXIT_IO]            = on_io,
+	[EXIT_MSR_READ]      = on_msr_read,
+	[EXIT_MSR_WRITE]     = on_msr_write,
+	[EXIT_HYPERCALL]     = on_hypercall,
+	[EXIT_NESTED_FAULT]  = on_nested_fault,
+	[EXIT_INTERRUPT]     = on_resume,
+	[EXIT_NMI]           = on_resume,
+	[EXIT_PREEMPT]       = on_resume,
+	[EXIT_TRIPLE_FAULT]  = on_triple_fault,
+	[EXIT_INVALID_STATE] = on_invalid_state,
+};
+
+void vm_handle_exit(struct vm *vm, const struct vm_exit *e)
+{
+	enum exit_reason r = (unsigned)e->reason < EXIT_COUNT ? e->reason : EXIT_UNKNOWN;
+	stat_inc(vm, &stat_exits);
+	vm->exits[r]++;
+	exit_handler_fn fn = handlers[r] ? handlers[r] : on_unhandled;
+	fn(vm, e);
+}

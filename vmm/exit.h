@@ -1,0 +1,66 @@
+/* exit.h: the vendor-neutral record of one VM exit, filled by the VMX or SVM backend. */
+#ifndef VMM_EXIT_H
+#define VMM_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EXIT_REASONS(X)                                                        \
+	X(EXIT_CPUID,          "cpuid")                                        \
+	X(EXIT_HLT,            "hlt")                                          \
+	X(EXIT_CR_WRITE,       "control register write")                       \
+	X(EXIT_IO,             "port I/O")                                     \
+	X(EXIT_MSR_READ,       "rdmsr")                                        \
+	X(EXIT_MSR_WRITE,      "wrmsr")                                        \
+	X(EXIT_HYPERCALL,      "hypercall")                                    \
+	X(EXIT_NESTED_FAULT,   "nested page fault")                            \
+	X(EXIT_EXCEPTION,      "exception")                                    \
+	X(EXIT_INTERRUPT,      "external interrupt")                           \
+	X(EXIT_NMI,            "NMI")                                          \
+	X(EXIT_TRIPLE_FAULT,   "triple fault")                                 \
+	X(EXIT_INVALID_STATE,  "invalid guest state")                          \
+	X(EXIT_VIRT_INSN,      "virtualization instruction")                   \
+	X(EXIT_PREEMPT,        "preemption timer")                             \
+	X(EXIT_UNKNOWN,        "unhandled")
+
+enum exit_reason {
+#define X(id, name) id,
+	EXIT_REASONS(X)
+#undef X
+	EXIT_COUNT
+};
+
+const char *exit_reason_name(enum exit_reason r);
+
+struct vm_exit {
+	enum exit_reason reason;
+	uint64_t raw;          /* the vendor's exit code, for reports */
+	uint64_t qual;         /* the vendor's qualification / EXITINFO1 */
+	uint64_t info2;        /* EXITINFO2 / second qualification, for reports */
+	uint64_t next_rip;     /* the guest RIP after the exiting instruction, 0 if unknown */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;  /* 1, 2 or 4 */
+			bool in;
+			bool string, rep;
+		} io;
+		struct {
+			uint64_t gpa;
+			bool read, write, fetch;
+			bool present; /* a translation existed: a permission fault */
+		} npf;
+		struct {
+			uint8_t vector;
+			bool has_error;
+			uint32_t error;
+		} exc;
+		uint32_t msr;
+		struct {
+			uint8_t cr;   /* 0 or 4 */
+			uint8_t gpr;  /* source register in instruction encoding order: 0 RAX, 1 RCX ... 15 R15 */
+		} crw;
+	};
+};
+
+#endif
