@@ -84,12 +84,18 @@ $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh
 iso: $(BUILD)/hv.iso
 
 # The run targets add harness=... so the run ends by itself with a verdict.
-run: $(BUILD)/hv.elf
-	scripts/mkiso.sh $(BUILD)/run-qemu.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=qemu"
+# The demo VMs: the memory-test guest as a Multiboot2 kernel with large
+# second-level pages and as a Multiboot (v1) kernel with 4 KiB leaves and no
+# TLB tagging, side by side.
+DEMO_VMS = $(BUILD)/guests/memtest.elf "vm=alpha mem=32M" \
+	$(BUILD)/guests/memtest-mb1.elf "vm=beta mem=16M large=off tlbtag=off"
+
+run: $(BUILD)/hv.elf $(GUEST_ELFS)
+	scripts/mkiso.sh $(BUILD)/run-qemu.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=qemu" $(DEMO_VMS)
 	scripts/run-qemu.sh $(BUILD)/run-qemu.iso
 
-run-bochs: $(BUILD)/hv.elf
-	scripts/mkiso.sh $(BUILD)/run-bochs.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=bochs"
+run-bochs: $(BUILD)/hv.elf $(GUEST_ELFS)
+	scripts/mkiso.sh $(BUILD)/run-bochs.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=bochs" $(DEMO_VMS)
 	scripts/run-bochs.sh $(BUILD)/run-bochs.iso
 
 debug: $(BUILD)/hv.iso

@@ -84,13 +84,17 @@ static void run_vms(void)
 	backend = backend_probe();
 	if (!backend)
 		machine_end(false);
+	uint64_t free_before = machine_pages.owner_pages[OWNER_FREE];
 	for (unsigned i = 0; i < boot.nmodules; i++) {
 		const struct mb2_module *m = &boot.modules[i];
 		vm_create(phys_to_virt(m->start), m->end - m->start, m->cmdline, i);
 	}
 	kprintf("hv: %u of %u VMs started\n", vm_count(), boot.nmodules);
 	vm_run_all();
+	uint64_t free_after = machine_pages.owner_pages[OWNER_FREE];
 	unsigned failed = vm_failures() + (boot.nmodules - vm_count());
+	kprintf("hv: free memory %llu KiB before the VMs were built, %llu KiB after they stopped\n",
+		(unsigned long long)(free_before << 2), (unsigned long long)(free_after << 2));
 	kprintf("hv: all VMs stopped; %u of %u ended in failure or were not started\n", failed,
 		boot.nmodules);
 	machine_end(failed == 0);

@@ -5,7 +5,6 @@
 
 VM_STAT(stat_hypercalls, "hypercalls");
 VM_STAT_EXTERN(stat_exits);
-VM_STAT_EXTERN(stat_tlb_flushes);
 
 #define HC_PRINT_MAX 4096
 
@@ -16,7 +15,8 @@ static uint64_t read_stat(struct vm *vm, uint64_t id)
 	case HV_STAT_LEAVES_4K:   return vm->nested.leaves[1];
 	case HV_STAT_LEAVES_2M:   return vm->nested.leaves[2];
 	case HV_STAT_LEAVES_1G:   return vm->nested.leaves[3];
-	case HV_STAT_TLB_FLUSHES: return stat_get(vm, &stat_tlb_flushes);
+	case HV_STAT_TLB_FLUSHES:
+		return stat_get(vm, &stat_tlb_flush_all) + stat_get(vm, &stat_tlb_flush_tag);
 	default:
 		if (id >= HV_STAT_EXITS_REASON0 && id < HV_STAT_EXITS_REASON0 + EXIT_COUNT)
 			return vm->exits[id - HV_STAT_EXITS_REASON0];

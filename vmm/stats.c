@@ -4,7 +4,9 @@
 
 extern struct vm_stat_desc __vmstats_start[], __vmstats_end[];
 
-VM_STAT(stat_tlb_flushes, "TLB flushes of the VM's tag");
+/* TLB flushes by kind; the backends count them where they ask the CPU for one. */
+VM_STAT(stat_tlb_flush_all, "TLB flushes: whole TLB");
+VM_STAT(stat_tlb_flush_tag, "TLB flushes: this VM's tag only");
 
 void stats_init(void)
 {

@@ -20,6 +20,9 @@ struct vm_stat_desc {
 	struct vm_stat_desc name __attribute__((section(".vmstats"), used, aligned(8))) = { text, 0 }
 #define VM_STAT_EXTERN(name) extern struct vm_stat_desc name
 
+VM_STAT_EXTERN(stat_tlb_flush_all);
+VM_STAT_EXTERN(stat_tlb_flush_tag);
+
 struct vm;
 
 /* Numbers the declared statistics; once, before the first VM. */

@@ -196,6 +196,7 @@ def memtest_checked_near(mem_mib, low_pct=95.0):
 
 
 def native_guest_tests():
+    """memtest booted by GRUB with no hypervisor: Multiboot2 and v1 in QEMU, Multiboot2 in Bochs."""
     def memtest(name, emulator, **kw):
         kw.setdefault("elf", MEMTEST)
         return Test(name, emulator, mem=64, verdict_lines=MEMTEST_VERDICT, **kw)

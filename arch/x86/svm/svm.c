@@ -27,8 +27,6 @@ struct svm_caps svm_caps;
 static uint64_t host_vmcb_pa;
 static uint64_t iopm_pa, msrpm_pa;
 
-VM_STAT_EXTERN(stat_tlb_flushes);
-
 static struct nested_format npt_format = {
 	.name = "NPT",
 	/* Nested tables are walked as user accesses: U must be set (APM 15.25.5). */
@@ -149,8 +147,10 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct svm_vcpu *s = v->backend;
 	svm_asid_prepare(v, s);
 	s->vmcb->control.tlb_control = s->tlb_control;
-	if (s->tlb_control != TLB_CONTROL_NONE)
-		stat_inc(v->vm, &stat_tlb_flushes);
+	if (s->tlb_control == TLB_CONTROL_ALL)
+		stat_inc(v->vm, &stat_tlb_flush_all);
+	else if (s->tlb_control == TLB_CONTROL_THIS_ASID)
+		stat_inc(v->vm, &stat_tlb_flush_tag);
 	s->tlb_control = TLB_CONTROL_NONE;
 	s->vmcb->control.clean = 0; /* we rewrite fields freely: nothing is cached */
 

@@ -34,8 +34,6 @@ static uint64_t io_bitmaps_pa, msr_bitmap_pa;
 static uint64_t current_vmcs;
 static uint32_t pin_ctl, proc_ctl, proc2_ctl, exit_ctl, entry_ctl;
 
-VM_STAT_EXTERN(stat_tlb_flushes);
-
 static struct nested_format ept_format = {
 	.name = "EPT",
 	.table_bits = 0x7,              /* read, write, execute */
@@ -96,7 +94,9 @@ static bool choose_controls(void)
 	uint32_t entry_msr = t ? MSR_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY;
 	uint32_t pin = PIN_EXTINT_EXITING | PIN_NMI_EXITING;
 	uint32_t proc = PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY;
-	uint32_t proc2 = PROC2_EPT | PROC2_UNRESTRICTED | (vmx_caps.vpid ? PROC2_VPID : 0);
+	/* VPIDs are only usable with INVVPID to retire a reused tag. */
+	bool vpid = vmx_caps.vpid && vmx_caps.invvpid && (vmx_caps.invvpid_single || vmx_caps.invvpid_all);
+	uint32_t proc2 = PROC2_EPT | PROC2_UNRESTRICTED | (vpid ? PROC2_VPID : 0);
 	uint32_t exitc = EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
 			 EXIT_LOAD_PAT;
 	uint32_t entry = ENTRY_LOAD_EFER | ENTRY_LOAD_PAT;
@@ -134,8 +134,9 @@ static err_t vmx_cpu_enable(void)
 			  (unsigned long long)rdmsr(MSR_IA32_FEATURE_CONTROL));
 		return ERR_UNSUPPORTED;
 	}
-	if (!vmx_caps.ept || !vmx_caps.ept_walk4 || !vmx_caps.ept_wb) {
-		log_error("vmx: no usable EPT (4-level, write-back): VMs need it\n");
+	if (!vmx_caps.ept || !vmx_caps.ept_walk4 || !vmx_caps.ept_wb || !vmx_caps.invept ||
+	    !(vmx_caps.invept_single || vmx_caps.invept_all)) {
+		log_error("vmx: no usable EPT (4-level, write-back, INVEPT): VMs need it\n");
 		return ERR_UNSUPPORTED;
 	}
 	if (!vmx_caps.unrestricted) {
@@ -285,8 +286,11 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 
 	uint32_t proc2 = proc2_ctl;
 	if (v->vm->cfg.tlbtag && (proc2 & PROC2_VPID)) {
-		x->vpid = vmx_vpid_alloc();
+		bool flushed;
+		x->vpid = vmx_vpid_alloc(&flushed);
 		v->tag = x->vpid;
+		if (flushed)
+			stat_inc(v->vm, &stat_tlb_flush_tag);
 	}
 	if (!x->vpid)
 		proc2 &= ~PROC2_VPID;
@@ -335,7 +339,7 @@ static err_t vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	make_current(x);
 	/* Without a VPID every entry and exit flushes the guest's linear translations. */
 	if (!x->vpid)
-		stat_inc(v->vm, &stat_tlb_flushes);
+		stat_inc(v->vm, &stat_tlb_flush_all);
 	int r = vmx_world_switch(&v->gprs, x->launched);
 	if (r != 0) {
 		uint64_t n = r == 2 ? vmread(VM_INSTRUCTION_ERROR) : 0;
@@ -452,7 +456,7 @@ static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 static void vmx_flush_tlb(struct vcpu *v)
 {
 	struct vmx_vcpu *x = v->backend;
-	stat_inc(v->vm, &stat_tlb_flushes);
+	stat_inc(v->vm, x->vpid ? &stat_tlb_flush_tag : &stat_tlb_flush_all);
 	if (x->vpid)
 		vmx_invvpid_single(x->vpid);
 	vmx_invept_single(x->eptp);

@@ -19,8 +19,8 @@ struct vmx_vcpu {
 
 extern struct vmx_caps vmx_caps;
 
-/* A VPID for v when tagging is on (INVVPID when a tag is reused); 0 otherwise. */
-uint16_t vmx_vpid_alloc(void);
+/* A free VPID, 0 when none is left; *flushed says an INVVPID retired its earlier use. */
+uint16_t vmx_vpid_alloc(bool *flushed);
 void vmx_vpid_free(uint16_t vpid);
 void vmx_invvpid_single(uint16_t vpid);
 void vmx_invept_single(uint64_t eptp);

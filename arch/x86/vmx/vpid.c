@@ -26,16 +26,19 @@ static void set(uint8_t *map, uint32_t n, bool on)
 		map[n / 8] = (uint8_t)(map[n / 8] & ~(1u << (n % 8)));
 }
 
-uint16_t vmx_vpid_alloc(void)
+uint16_t vmx_vpid_alloc(bool *flushed)
 {
+	*flushed = false;
 	for (uint32_t tries = 1; tries < VPID_COUNT; tries++) {
 		uint32_t v = next_vpid;
 		next_vpid = next_vpid + 1 < VPID_COUNT ? next_vpid + 1 : 1;
 		if (test(in_use, v))
 			continue;
 		set(in_use, v, true);
-		if (test(used_before, v))
+		if (test(used_before, v)) {
 			vmx_invvpid_single((uint16_t)v);
+			*flushed = true;
+		}
 		set(used_before, v, true);
 		return (uint16_t)v;
 	}
