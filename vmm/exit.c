@@ -27,11 +27,11 @@ static void skip_instruction(struct vm *vm, const struct vm_exit *e)
 static void dump_guest(struct vm *vm)
 {
 	kprintf("vm %s: guest state:\n", vm->cfg.name);
+	/* Four to a line, in enum order: RAX..RDX, RSI..RSP, R8..R11, R12..R15, RIP.. */
 	for (unsigned r = 0; r < VREG_COUNT; r++)
-		kprintf("  %-6s %016llx%s", vcpu_reg_name((enum vcpu_reg)r),
+		kprintf("%s%-6s %016llx%s", r % 4 ? "  " : "  ", vcpu_reg_name((enum vcpu_reg)r),
 			(unsigned long long)backend->get_reg(&vm->vcpu, (enum vcpu_reg)r),
-			r % 3 == 2 ? "\n" : "");
-	kprintf("\n");
+			r % 4 == 3 || r == VREG_COUNT - 1 ? "\n" : "");
 	backend->dump(&vm->vcpu);
 }
 

@@ -1,6 +1,7 @@
 /* vm.c: VM life cycle: create from a module, console output, stop, destroy with every page returned. */
 #include <stdarg.h>
 #include "drivers/console.h"
+#include "lib/cmdline.h"
 #include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
@@ -154,7 +155,11 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 
 err_t vm_create(const uint8_t *image, uint64_t size, const char *module_string, unsigned index)
 {
+	/* Name the VM in messages by its vm= option when it has a readable one. */
+	static char name[VM_NAME_MAX];
 	struct create_ctx cc = { index, module_string };
+	if (cmdline_get(module_string, "vm", name, sizeof(name)) == ERR_OK)
+		cc.what = name;
 	if (nvms == VM_MAX || OWNER_VM_FIRST + nvms >= BUDDY_MAX_OWNERS) {
 		report_config(&cc, "too many VMs");
 		return ERR_NOMEM;
@@ -166,7 +171,7 @@ err_t vm_create(const uint8_t *image, uint64_t size, const char *module_string, 
 	ksnprintf(vm->cfg.name, sizeof(vm->cfg.name), "vm%u", index);
 	err_t err = vm_config_parse(module_string, &vm->cfg, report_config, &cc);
 	if (err != ERR_OK) {
-		log_error("vm %u (%s): not started\n", index, module_string);
+		log_error("vm %u (%s): not started\n", index, cc.what);
 		return err;
 	}
 	cc.what = vm->cfg.name;

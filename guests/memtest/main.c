@@ -129,8 +129,9 @@ void memtest_main(uint32_t magic, uint32_t info)
 		crash_page_fault(end);
 
 	uint64_t bytes = test_memory(end);
-	report("checked %llu KiB, %llu errors", (unsigned long long)(bytes / KIB),
-	       (unsigned long long)errors);
+	/* How much RAM there is depends on the firmware's map: an env line. */
+	report("checked all available RAM above 1 MiB, %llu errors", (unsigned long long)errors);
+	report("env: checked %llu KiB", (unsigned long long)(bytes / KIB));
 	env_report();
 	memtest_finish(errors == 0);
 }

@@ -178,15 +178,36 @@ MEMTEST_MB1 = "build/guests/memtest-mb1.elf"
 MEMTEST_VERDICT = ("memtest: result PASS", "memtest: result FAIL")
 MEMTEST_BANNER = r"^memtest: x86-64 memory test guest$"
 MEMTEST_OK = [MEMTEST_BANNER, r"^memtest: long mode, 4-level paging, 64 MiB identity-mapped$",
-              r"^memtest: checked \d+ KiB, 0 errors$", r"^memtest: env: native$"]
+              r"^memtest: checked all available RAM above 1 MiB, 0 errors$", r"^memtest: env: native$"]
+
+
+def memtest_output(harness, loader="Multiboot2"):
+    """What memtest prints, env lines aside, for 64 MiB: the same natively and in a VM."""
+    return ["memtest: x86-64 memory test guest",
+            'memtest: booted by %s, command line "harness=%s"' % (loader, harness),
+            "memtest: long mode, 4-level paging, 64 MiB identity-mapped",
+            "memtest: checked all available RAM above 1 MiB, 0 errors",
+            "memtest: result PASS"]
+
+
+def memtest_prints_exactly(lines, vm=None):
+    """The guest's lines, env lines aside, are exactly these (prefixed with [vm] in a VM)."""
+    prefix = "[%s] " % vm if vm else ""
+    def check(log):
+        got = [l[len(prefix):] for l in log.splitlines()
+               if l.startswith(prefix + "memtest: ") and not l.startswith(prefix + "memtest: env:")]
+        if got != lines:
+            return "memtest printed %r, want %r" % (got, lines)
+        return None
+    return check
 
 
 def memtest_checked_near(mem_mib, low_pct=95.0):
     """The memory test covered nearly all of the machine's RAM."""
     def check(log):
-        m = re.search(r"^memtest: checked (\d+) KiB", log, re.M)
+        m = re.search(r"^memtest: env: checked (\d+) KiB", log, re.M)
         if not m:
-            return "no 'memtest: checked' line"
+            return "no 'memtest: env: checked' line"
         pct = 100.0 * int(m.group(1)) / (mem_mib * 1024)
         if not low_pct <= pct <= 100.0:
             return "checked %s KiB is %.1f%% of %d MiB (want %.0f-100%%)" % (
@@ -203,7 +224,7 @@ def native_guest_tests():
     return [
         memtest("native_qemu_memtest_multiboot2_checks_all_ram", "qemu", cpu="max",
                 expect=MEMTEST_OK + [r'^memtest: booted by Multiboot2, command line "harness=qemu"$'],
-                checks=[memtest_checked_near(64)]),
+                checks=[memtest_checked_near(64), memtest_prints_exactly(memtest_output("qemu"))]),
         memtest("native_qemu_memtest_multiboot1_checks_all_ram", "qemu", cpu="max",
                 elf=MEMTEST_MB1, loader="multiboot",
                 expect=MEMTEST_OK + [r'^memtest: booted by Multiboot, command line "harness=qemu"$'],
@@ -211,7 +232,7 @@ def native_guest_tests():
         memtest("native_bochs_memtest_multiboot2_checks_all_ram", "bochs", cpu="corei7_skylake_x",
                 expect=MEMTEST_OK + [r'^memtest: booted by Multiboot2, command line "harness=bochs"$',
                                      r"^memtest: env: cpu GenuineIntel$"],
-                checks=[memtest_checked_near(64)]),
+                checks=[memtest_checked_near(64), memtest_prints_exactly(memtest_output("bochs"))]),
         # -no-reboot turns the triple fault's reset into QEMU's exit.
         memtest("native_qemu_memtest_crash_triple_resets_the_machine", "qemu", cpu="max",
                 cmdline="crash=triple", verdict="RESET",
@@ -222,6 +243,99 @@ def native_guest_tests():
                 expect=[MEMTEST_BANNER, r"^memtest: page fault at 0x4000000, error code 0x2$"],
                 reject=[r"^memtest: checked"]),
     ]
+
+
+def free_memory_restored():
+    """Every machine page the VMs held went back to the allocator."""
+    def check(log):
+        m = re.search(r"^hv: free memory (\d+) KiB before the VMs were built, (\d+) KiB after they stopped",
+                      log, re.M)
+        if not m:
+            return "no 'hv: free memory' line"
+        if m.group(1) != m.group(2):
+            return "free memory %s KiB before the VMs, %s KiB after" % m.groups()
+        return None
+    return check
+
+
+def vm_stat(log, vm, desc):
+    m = re.search(r"^vm %s:   %s\s+(\d+)$" % (re.escape(vm), re.escape(desc)), log, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def whole_tlb_flushes(vm, at_most=None, equal_to_exits=False):
+    """Whole-TLB flushes: rare with tagging, one per entry without it."""
+    def check(log):
+        flushes = vm_stat(log, vm, "TLB flushes: whole TLB")
+        exits = vm_stat(log, vm, "VM exits")
+        if exits == 0:
+            return "vm %s: no 'VM exits' statistic" % vm
+        if equal_to_exits and flushes != exits:
+            return "vm %s: %d whole-TLB flushes for %d entries, want one per entry" % (vm, flushes, exits)
+        if at_most is not None and flushes > at_most:
+            return "vm %s: %d whole-TLB flushes, want at most %d" % (vm, flushes, at_most)
+        return None
+    return check
+
+
+# The hypervisor running memtest VMs on each vendor: the memtest lines must be the
+# ones the same binary prints natively (memtest_output), on the same emulator.
+PLATFORMS = [
+    # (name prefix, emulator, CPU model, second-level format, whole-TLB flushes with
+    # tagging, whether a guest's triple fault reaches the hypervisor)
+    ("qemu_svm", "qemu", None, "NPT", 1, True),
+    ("bochs_vmx", "bochs", "corei7_skylake_x", "EPT", 0, True),
+    # Bochs 2.7's SVM resets the whole machine on a guest triple fault instead of
+    # taking the SHUTDOWN intercept (later Bochs versions take it).
+    ("bochs_svm", "bochs", "ryzen", "NPT", 0, False),
+]
+
+
+def vm_tests(emulator):
+    tests = []
+    for prefix, emu, cpu, fmt, tagged_flushes, triple_fault_exits in PLATFORMS:
+        if emu != emulator:
+            continue
+        mem = 256
+        tests.append(Test(
+            prefix + "_vm_memtest_prints_what_it_prints_natively_with_2m_leaves", emu, cpu=cpu, mem=mem,
+            modules=[(MEMTEST, 'vm=alpha mem=64M cmdline="harness=%s"' % emu)],
+            expect=[r"^vm alpha: Multiboot2 kernel at 0x100000-", r"^hv: 1 of 1 VMs started$",
+                    r"^\[alpha\] memtest: env: hypervisor hvmicrovisor",
+                    r"^\[alpha\] memtest: env: second-level 2M leaves 32$",
+                    r"^vm alpha: exited with status 0$",
+                    r"^vm alpha:   %s leaves: 0 x 4 KiB, 32 x 2 MiB, 0 x 1 GiB in \d+ tables$" % fmt,
+                    r"^vm alpha: all machine pages returned$"],
+            checks=[memtest_prints_exactly(memtest_output(emu), vm="alpha"), free_memory_restored(),
+                    whole_tlb_flushes("alpha", at_most=tagged_flushes)]))
+        tests.append(Test(
+            prefix + "_vm_large_off_maps_4k_leaves_and_tlbtag_off_flushes_at_every_entry", emu, cpu=cpu,
+            mem=mem,
+            modules=[(MEMTEST_MB1, 'vm=beta mem=64M large=off tlbtag=off cmdline="harness=%s"' % emu)],
+            expect=[r"^vm beta: Multiboot kernel at 0x100000-.*\(large=off\)$",
+                    r"^\[beta\] memtest: env: second-level 4K leaves 16384$",
+                    r"^vm beta:   %s leaves: 16384 x 4 KiB, 0 x 2 MiB, 0 x 1 GiB" % fmt,
+                    r"^vm beta: exited with status 0$", r"^vm beta: all machine pages returned$"],
+            checks=[memtest_prints_exactly(memtest_output(emu, "Multiboot"), vm="beta"),
+                    free_memory_restored(), whole_tlb_flushes("beta", equal_to_exits=True)]))
+        if not triple_fault_exits:
+            continue
+        tests.append(Test(
+            prefix + "_vm_triple_fault_stops_that_vm_while_the_others_complete", emu, cpu=cpu, mem=mem,
+            modules=[(MEMTEST, "vm=crasher mem=16M cmdline=crash=triple"),
+                     (MEMTEST, "vm=survivor mem=32M"),
+                     (MEMTEST, "vm=refused mmu=shadow")],
+            expect=[r"^error: vm 2 \(refused\): mmu=shadow: shadow paging is not implemented yet",
+                    r"^hv: 2 of 3 VMs started$",
+                    r"^\[crasher\] memtest: crash=triple: empty IDT, then int3$",
+                    r"^vm crasher: guest state:$", r"^  RIP\s+[0-9a-f]{16}",
+                    r"^error: vm crasher: stopped: triple fault \(exit triple fault",
+                    r"^vm crasher: all machine pages returned$",
+                    r"^\[survivor\] memtest: result PASS$", r"^vm survivor: exited with status 0$",
+                    r"^vm survivor: all machine pages returned$",
+                    r"^hv: all VMs stopped; 2 of 3 ended in failure or were not started$"],
+            checks=[free_memory_restored()], verdict="FAIL"))
+    return tests
 
 
 ISO_LOCK = threading.Lock()
@@ -344,6 +458,9 @@ def main():
     if args.emulator in ("bochs", "all"):
         tests += bochs_tests()
     tests += [t for t in native_guest_tests() if args.emulator in ("all", t.emulator)]
+    for emu in ("qemu", "bochs"):
+        if args.emulator in ("all", emu):
+            tests += vm_tests(emu)
     if args.only:
         tests = [t for t in tests if args.only in t.name]
     passed = failed = 0

@@ -120,6 +120,7 @@ static err_t read_ehdr(const struct loader *l, struct ehdr *h)
 	return ERR_OK;
 }
 
+/* Program header i, inside the image as read_ehdr checked (gABI "Program Header"). */
 static void read_phdr(const struct loader *l, const struct ehdr *h, unsigned i, struct phdr *ph)
 {
 	const uint8_t *p = l->image + h->phoff + (uint64_t)i * h->phentsize;
@@ -233,6 +234,7 @@ static err_t find_entry(const struct loader *l, struct load_plan *plan, uint64_t
 	return ERR_MALFORMED;
 }
 
+/* Every PT_LOAD segment with contents is checked and recorded; other types are not loaded. */
 err_t load_elf_plan(const struct loader *l, struct load_plan *plan)
 {
 	struct ehdr h;
@@ -261,6 +263,7 @@ err_t load_elf_plan(const struct loader *l, struct load_plan *plan)
 	return find_entry(l, plan, h.entry);
 }
 
+/* Overflow-free: addr - paddr is compared, never paddr + memsz. */
 bool load_plan_contains(const struct load_plan *plan, uint64_t addr)
 {
 	for (unsigned k = 0; k < plan->nseg; k++)
@@ -269,6 +272,7 @@ bool load_plan_contains(const struct load_plan *plan, uint64_t addr)
 	return false;
 }
 
+/* p_filesz bytes from the file, then zeroes up to p_memsz (gABI: the rest of memory is bss). */
 err_t load_plan_apply(const struct loader *l, const struct load_plan *plan)
 {
 	const struct guest_ram *ram = l->ram;

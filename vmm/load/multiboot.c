@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include "vmm/load/loader.h"
 
+/* Formats into a stack buffer: the report callback gets one finished line. */
 void load_say(const struct loader *l, const char *fmt, ...)
 {
 	char msg[LOAD_MSG_MAX];
@@ -18,6 +19,7 @@ void load_say(const struct loader *l, const char *fmt, ...)
 	l->report(l->ctx, msg);
 }
 
+/* The largest unit that states bytes exactly. */
 void load_fmt_size(char *buf, size_t n, uint64_t bytes)
 {
 	if (bytes && bytes % MIB == 0)
@@ -36,12 +38,14 @@ void load_guest_mmap(uint64_t ram_size, struct guest_region map[GUEST_MMAP_ENTRI
 	map[2] = (struct guest_region){ HIGH_RAM_START, ram_size - HIGH_RAM_START, MMAP_AVAILABLE };
 }
 
+/* mem_upper counts KiB from 1 MiB to the first hole (Multiboot 3.3, Multiboot2 3.6.3); there is none above. */
 uint32_t load_mem_upper_kib(uint64_t ram_size)
 {
 	uint64_t kib = (ram_size - HIGH_RAM_START) / KIB;
 	return kib > UINT32_MAX ? UINT32_MAX : (uint32_t)kib;
 }
 
+/* Bounds-checked against the planned size, so a layout bug cannot write past the info. */
 void load_put(struct info_writer *w, uint64_t off, const void *src, uint64_t len)
 {
 	const struct guest_ram *ram = w->l->ram;
@@ -62,6 +66,7 @@ void load_put(struct info_writer *w, uint64_t off, const void *src, uint64_t len
 	}
 }
 
+/* Both specifications use the i386 byte order: little-endian. */
 void load_put32(struct info_writer *w, uint64_t off, uint32_t v)
 {
 	uint8_t b[4];

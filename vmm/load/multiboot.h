@@ -23,7 +23,7 @@ struct guest_entry {
 	unsigned protocol;               /* 1 or 2 */
 };
 
-/* Reported to the guest at entry in EAX (Multiboot 0.6.96 section 3.2, Multiboot2 1.0 section 3.2). */
+/* Reported to the guest at entry in EAX (Multiboot 0.6.96 section 3.2, Multiboot2 1.0 section 3.3, i386 machine state). */
 #define MB1_BOOTLOADER_MAGIC_EAX 0x2badb002u
 #define MB2_BOOTLOADER_MAGIC_EAX 0x36d76289u
 

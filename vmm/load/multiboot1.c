@@ -5,7 +5,7 @@
 #include "vmm/load/loader.h"
 
 #define MB1_HEADER_MAGIC    0x1badb002u
-#define MB1_SEARCH          8192u  /* 3.1.1: the header lies wholly in the first 8 KiB */
+#define MB1_SEARCH          8192u  /* 3.1: the header lies wholly in the first 8 KiB */
 #define MB1_HEADER_ALIGN    4u
 #define MB1_HDR_FIXED       12u    /* magic, flags, checksum (3.1.2) */
 #define MB1_HDR_VIDEO_END   48u    /* through the graphics fields at offsets 32-47 (3.1.4) */
@@ -37,6 +37,7 @@
 
 _Static_assert(MBI1_MMAP_OFF >= MBI1_SIZE, "the memory map follows the structure");
 
+/* 3.1: the header starts 4-byte aligned; magic + flags + checksum is 0 mod 2^32 (3.1.2). */
 struct hdr_find load_mb1_find(const struct loader *l)
 {
 	struct hdr_find f = { HDR_NONE, 0, 0 };
@@ -83,6 +84,7 @@ err_t load_mb1_check_header(const struct loader *l, uint64_t off)
 	return ERR_OK;
 }
 
+/* The structure, the memory map and both strings with their NULs. */
 uint64_t load_mb1_info_size(const struct boot_strings *s)
 {
 	return MBI1_MMAP_OFF + GUEST_MMAP_ENTRIES * MBI1_MMAP_ENTRY + s->cmdline_len + 1 +

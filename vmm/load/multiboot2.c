@@ -5,7 +5,7 @@
 #include "vmm/load/loader.h"
 
 #define MB2_HEADER_MAGIC  0xe85250d6u
-#define MB2_SEARCH        32768u /* 3.1.1: the header lies wholly in the first 32 KiB */
+#define MB2_SEARCH        32768u /* 3.1: the header lies wholly in the first 32 KiB */
 #define MB2_HEADER_ALIGN  8u
 #define MB2_ARCH_I386     0u
 #define MB2_HDR_FIXED     16u    /* magic, architecture, header_length, checksum (3.1.2) */
@@ -14,7 +14,7 @@
 #define HTAG_OPTIONAL     1u     /* flags bit 0 */
 #define CONSOLE_REQUIRED  1u     /* console_flags bit 0 (3.1.9) */
 
-/* Header tag types (3.1.3-3.1.14). */
+/* Header tag types (3.1.3-3.1.13). */
 enum htag {
 	HTAG_END, HTAG_INFO_REQUEST, HTAG_ADDRESS, HTAG_ENTRY, HTAG_FLAGS, HTAG_FRAMEBUFFER,
 	HTAG_MODULE_ALIGN, HTAG_EFI_BS, HTAG_ENTRY_EFI32, HTAG_ENTRY_EFI64, HTAG_RELOCATABLE,
@@ -84,6 +84,7 @@ static const struct {
 #define MBI_MMAP_VERSION 0u
 #define MBI_END_SIZE     8u
 
+/* 3.1: the header starts 8-byte aligned; the four magic fields sum to 0 mod 2^32 (3.1.2). */
 struct hdr_find load_mb2_find(const struct loader *l)
 {
 	struct hdr_find f = { HDR_NONE, 0, 0 };
@@ -102,6 +103,7 @@ struct hdr_find load_mb2_find(const struct loader *l)
 	return f;
 }
 
+/* Names for messages. */
 static const char *htag_name(uint32_t type)
 {
 	return type < HTAG_COUNT ? htags[type].name : "unknown";
@@ -136,7 +138,7 @@ static err_t check_requests(const struct loader *l, const uint8_t *t, uint64_t p
 	return ERR_OK;
 }
 
-/* One header tag (3.1.3-3.1.14); its size is already known to lie within the header. */
+/* One header tag (3.1.3-3.1.13); its size is already known to lie within the header. */
 static err_t check_tag(const struct loader *l, const uint8_t *t, uint64_t pos, struct mb_request *req)
 {
 	uint16_t type = load_rd16(t), flags = load_rd16(t + 2);
@@ -179,7 +181,7 @@ static err_t check_tag(const struct loader *l, const uint8_t *t, uint64_t pos, s
 	case HTAG_EFI_BS:
 	case HTAG_ENTRY_EFI32:
 	case HTAG_ENTRY_EFI64:
-		return ERR_OK; /* 3.1.11-3.1.13: they apply only to images started by EFI, which this guest is not */
+		return ERR_OK; /* 3.1.7, 3.1.8, 3.1.12: they matter only to images started by EFI, which this guest is not */
 	case HTAG_RELOCATABLE:
 		/* Not relocating is loading at the link addresses; checked against the range once known. */
 		if (!optional) {
@@ -241,18 +243,20 @@ err_t load_mb2_check_header(const struct loader *l, uint64_t off, struct mb_requ
 	}
 }
 
+/* Bytes a string tag of len characters takes, padded to the next tag (3.6.2). */
 static uint64_t string_tag_span(uint64_t len)
 {
 	return load_align_up(MBI_TAG_HDR + len + 1, MBI_ALIGN);
 }
 
+/* The fixed part and every tag load_mb2_info_write writes, each 8-byte aligned. */
 uint64_t load_mb2_info_size(const struct boot_strings *s)
 {
 	return MBI_FIXED + string_tag_span(s->cmdline_len) + string_tag_span(s->loader_name_len) +
 	       MBI_MEMINFO_SIZE + MBI_MMAP_HDR + GUEST_MMAP_ENTRIES * MBI_MMAP_ENTRY + MBI_END_SIZE;
 }
 
-/* Tags 1 and 2 (3.6.5, 3.6.6): a NUL-terminated string; returns where the next tag starts. */
+/* Tags 1 and 2 (3.6.5, 3.6.9): a NUL-terminated string; returns where the next tag starts. */
 static uint64_t put_string_tag(struct info_writer *w, uint64_t off, uint32_t type, const char *s,
 			       uint64_t len)
 {
