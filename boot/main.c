@@ -1,5 +1,6 @@
 /* main.c: what the hypervisor does after entry.asm: take the machine, report it, run. */
 #include "arch/x86/cpufeatures.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/selftest.h"
 #include "arch/x86/trap.h"
@@ -80,6 +81,7 @@ static void run_vms(void)
 		machine_end(true);
 	}
 	pic_mask_all();
+	fpu_init();
 	stats_init();
 	backend = backend_probe();
 	if (!backend)

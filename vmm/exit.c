@@ -95,8 +95,8 @@ static void on_cr_write(struct vm *vm, const struct vm_exit *e)
 	skip_instruction(vm, e);
 }
 
-/* A VMX/SVM instruction in a guest told it has neither: #UD, as on hardware without them. */
-static void on_virt_insn(struct vm *vm, const struct vm_exit *e)
+/* VMX/SVM instructions or XSETBV in a guest told it has none of them: #UD, as on such hardware. */
+static void on_hidden_insn(struct vm *vm, const struct vm_exit *e)
 {
 	struct vcpu_event ud = { 6, false, 0 };
 	(void)e;
@@ -115,8 +115,13 @@ static void on_msr_write(struct vm *vm, const struct vm_exit *e)
 		skip_instruction(vm, e);
 }
 
+/* Hypercalls are for the guest kernel: from user mode they fault as if absent. */
 static void on_hypercall(struct vm *vm, const struct vm_exit *e)
 {
+	if (backend->get_reg(&vm->vcpu, VREG_CPL) != 0) {
+		on_hidden_insn(vm, e);
+		return;
+	}
 	skip_instruction(vm, e);
 	vm_hypercall(vm);
 }
@@ -157,7 +162,7 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_CPUID]         = on_cpuid,
 	[EXIT_HLT]           = on_hlt,
 	[EXIT_CR_WRITE]      = on_cr_write,
-	[EXIT_VIRT_INSN]     = on_virt_insn,
+	[EXIT_HIDDEN_INSN]     = on_hidden_insn,
 	[EXIT_IO]            = on_io,
 	[EXIT_MSR_READ]      = on_msr_read,
 	[EXIT_MSR_WRITE]     = on_msr_write,

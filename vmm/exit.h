@@ -19,7 +19,7 @@
 	X(EXIT_NMI,            "NMI")                                          \
 	X(EXIT_TRIPLE_FAULT,   "triple fault")                                 \
 	X(EXIT_INVALID_STATE,  "invalid guest state")                          \
-	X(EXIT_VIRT_INSN,      "virtualization instruction")                   \
+	X(EXIT_HIDDEN_INSN,      "instruction hidden from the guest")            \
 	X(EXIT_PREEMPT,        "preemption timer")                             \
 	X(EXIT_UNKNOWN,        "unhandled")
 

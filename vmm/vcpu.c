@@ -7,7 +7,7 @@ static const char *const names[VREG_COUNT] = {
 	[VREG_R8] = "R8", [VREG_R9] = "R9", [VREG_R10] = "R10", [VREG_R11] = "R11",
 	[VREG_R12] = "R12", [VREG_R13] = "R13", [VREG_R14] = "R14", [VREG_R15] = "R15",
 	[VREG_RIP] = "RIP", [VREG_RFLAGS] = "RFLAGS", [VREG_CR0] = "CR0", [VREG_CR2] = "CR2",
-	[VREG_CR3] = "CR3", [VREG_CR4] = "CR4", [VREG_EFER] = "EFER",
+	[VREG_CR3] = "CR3", [VREG_CR4] = "CR4", [VREG_EFER] = "EFER", [VREG_CPL] = "CPL",
 };
 
 const char *vcpu_reg_name(enum vcpu_reg r)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/x86/fpu.h"
 
 struct vm;
 
@@ -22,6 +23,7 @@ enum vcpu_reg {
 	VREG_RAX, VREG_RBX, VREG_RCX, VREG_RDX, VREG_RSI, VREG_RDI, VREG_RBP, VREG_RSP,
 	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
 	VREG_RIP, VREG_RFLAGS, VREG_CR0, VREG_CR2, VREG_CR3, VREG_CR4, VREG_EFER,
+	VREG_CPL,   /* read-only: the guest's current privilege level */
 	VREG_COUNT
 };
 
@@ -33,6 +35,7 @@ struct vcpu {
 	struct guest_gprs gprs;
 	void *backend;      /* the VMCS or VMCB side, owned by the backend */
 	uint64_t tag;       /* VPID or ASID, 0 when tagging is off */
+	struct fpu_state fpu; /* x87/SSE registers while another vCPU runs */
 };
 
 #endif

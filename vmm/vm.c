@@ -18,6 +18,8 @@
 const struct vcpu_ops *backend;
 static struct vm vms[VM_MAX];
 static unsigned nvms;
+/* The vCPU whose x87/SSE state is in the registers now. */
+static struct vcpu *fpu_owner;
 
 static void *hpa_to_ptr(uint64_t hpa)
 {
@@ -94,6 +96,8 @@ static void vm_destroy(struct vm *vm)
 {
 	if (vm->vcpu.backend)
 		backend->vcpu_destroy(&vm->vcpu);
+	if (fpu_owner == &vm->vcpu)
+		fpu_owner = NULL;
 	nested_destroy(&vm->nested);
 	gmem_destroy(&vm->ram);
 	if (vm->ram_blocks)
@@ -150,6 +154,7 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 
 	struct vcpu_boot_state boot = { entry.eip, entry.eax, entry.ebx };
 	vm->vcpu.vm = vm;
+	fpu_reset_state(&vm->vcpu.fpu);
 	return backend->vcpu_create(&vm->vcpu, &boot);
 }
 
@@ -225,9 +230,21 @@ unsigned vm_failures(void)
 	return n;
 }
 
+/* Guests share the one register file: each finds its own state there. */
+static void switch_fpu(struct vcpu *v)
+{
+	if (fpu_owner == v)
+		return;
+	if (fpu_owner)
+		fpu_save(&fpu_owner->fpu);
+	fpu_restore(&v->fpu);
+	fpu_owner = v;
+}
+
 /* One exit of one VM; the scheduler below interleaves VMs exit by exit. */
 static void vm_step(struct vm *vm)
 {
+	switch_fpu(&vm->vcpu);
 	struct vm_exit exit;
 	err_t err = backend->vcpu_run(&vm->vcpu, &exit);
 	if (err != ERR_OK) {

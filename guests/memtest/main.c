@@ -1,6 +1,8 @@
 /* main.c: the memtest guest: writes and reads back every word of its RAM, then reports and ends the run. */
 #include "guests/memtest/memtest.h"
 
+#define SSE_PORT_READS 200
+
 #define TEST_START_ADDR   (1 * MIB) /* below: BIOS data, the loader, ROMs */
 #define ERRORS_REPORTED   4
 #define PATTERN_MULTIPLIER 0x9e3779b97f4a7c15ull /* odd: a bijection on words */
@@ -129,6 +131,13 @@ void memtest_main(uint32_t magic, uint32_t info)
 		crash_page_fault(end);
 
 	uint64_t bytes = test_memory(end);
+	/* Other guests run during the port reads: their SSE state must not leak in. */
+	if (sse_check(SSE_PORT_READS)) {
+		report("SSE registers intact across %u port reads", SSE_PORT_READS);
+	} else {
+		report("SSE registers CHANGED across %u port reads", SSE_PORT_READS);
+		errors++;
+	}
 	/* How much RAM there is depends on the firmware's map: an env line. */
 	report("checked all available RAM above 1 MiB, %llu errors", (unsigned long long)errors);
 	report("env: checked %llu KiB", (unsigned long long)(bytes / KIB));

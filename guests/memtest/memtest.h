@@ -65,6 +65,12 @@ __attribute__((noreturn)) void crash_triple_fault(void);
 /* Writes to the unmapped address addr; the page-fault handler ends the run. */
 __attribute__((noreturn)) void crash_page_fault(uint64_t addr);
 
+/* ---- SSE state (sse.c) ---- */
+
+/* Loads a pattern into XMM0-15, reads a port port_reads times, and says
+ * whether the registers still hold it. */
+bool sse_check(unsigned port_reads);
+
 /* ---- the test (main.c) ---- */
 
 /* Entered from entry.asm in long mode with the loader's EAX and EBX. */

@@ -186,6 +186,7 @@ def memtest_output(harness, loader="Multiboot2"):
     return ["memtest: x86-64 memory test guest",
             'memtest: booted by %s, command line "harness=%s"' % (loader, harness),
             "memtest: long mode, 4-level paging, 64 MiB identity-mapped",
+            "memtest: SSE registers intact across 200 port reads",
             "memtest: checked all available RAM above 1 MiB, 0 errors",
             "memtest: result PASS"]
 
@@ -298,9 +299,13 @@ def vm_tests(emulator):
             continue
         mem = 256
         tests.append(Test(
-            prefix + "_vm_memtest_prints_what_it_prints_natively_with_2m_leaves", emu, cpu=cpu, mem=mem,
-            modules=[(MEMTEST, 'vm=alpha mem=64M cmdline="harness=%s"' % emu)],
-            expect=[r"^vm alpha: Multiboot2 kernel at 0x100000-", r"^hv: 1 of 1 VMs started$",
+            prefix + "_vm_memtest_prints_what_it_prints_natively_with_2m_leaves_beside_another_vm", emu, cpu=cpu, mem=mem,
+            # A second VM runs alongside, exit by exit, so each sees the other's SSE state if leaked.
+            modules=[(MEMTEST, 'vm=alpha mem=64M cmdline="harness=%s"' % emu),
+                     (MEMTEST, "vm=delta mem=16M")],
+            expect=[r"^vm alpha: Multiboot2 kernel at 0x100000-", r"^hv: 2 of 2 VMs started$",
+                    r"^\[delta\] memtest: SSE registers intact across 200 port reads$",
+                    r"^\[delta\] memtest: result PASS$",
                     r"^\[alpha\] memtest: env: hypervisor hvmicrovisor",
                     r"^\[alpha\] memtest: env: second-level 2M leaves 32$",
                     r"^vm alpha: exited with status 0$",

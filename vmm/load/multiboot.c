@@ -156,7 +156,7 @@ static err_t place_info(const struct loader *l, const struct load_plan *plan, ui
 	return ERR_OK;
 }
 
-/* The Multiboot2 entry address tag (3.1.6) and relocatable tag (3.1.14), checked against the plan. */
+/* The Multiboot2 entry address tag (3.1.6) and relocatable tag (3.1.13), checked against the plan. */
 static err_t apply_request(const struct loader *l, const struct mb_request *req,
 			   const struct load_plan *plan, uint64_t *eip)
 {

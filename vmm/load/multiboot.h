@@ -42,9 +42,9 @@ struct guest_entry {
  * line (no newline, starting "load: ") goes to report(ctx, msg) (report may
  * be NULL) and ERR_MALFORMED (the image breaks its format), ERR_UNSUPPORTED
  * (it asks for what this loader does not do), ERR_NOMEM (it or the boot
- * information does not fit in guest RAM) or ERR_INVAL (bad arguments, or a
- * ram callback failed) is returned; *entry is filled only on success.  On
- * success nothing is reported.
+ * information does not fit in guest RAM) or ERR_INVAL (bad arguments) is
+ * returned, or the error of a failing ram callback; *entry is filled only on
+ * success.  On success nothing is reported.
  */
 err_t load_multiboot(const uint8_t *image, uint64_t size, const char *cmdline, const char *loader_name,
 		     const struct guest_ram *ram, struct guest_entry *entry,

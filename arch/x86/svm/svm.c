@@ -122,7 +122,8 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 			     INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_IOIO |
 			     INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
-			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT;
+			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT |
+			     INTERCEPT2_XSETBV;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	/* Physical interrupts stay masked by the host's RFLAGS.IF while the guest runs. */
@@ -178,6 +179,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CR3: return s->cr3;
 	case VREG_CR4: return s->cr4;
 	case VREG_EFER: return s->efer & ~EFER_SVME;
+	case VREG_CPL: return s->cpl;
 	case VREG_RBX: return g->rbx;
 	case VREG_RCX: return g->rcx;
 	case VREG_RDX: return g->rdx;

@@ -85,7 +85,8 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_STGI:
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
-		e->reason = EXIT_VIRT_INSN;
+	case SVM_EXIT_XSETBV:
+		e->reason = EXIT_HIDDEN_INSN;
 		break;
 	case (uint64_t)SVM_EXIT_INVALID:
 		e->reason = EXIT_INVALID_STATE;

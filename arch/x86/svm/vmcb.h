@@ -152,6 +152,7 @@ enum svm_exit_code {
 	SVM_EXIT_STGI      = 0x84,
 	SVM_EXIT_CLGI      = 0x85,
 	SVM_EXIT_SKINIT    = 0x86,
+	SVM_EXIT_XSETBV    = 0x8d,
 	SVM_EXIT_NPF       = 0x400,
 	SVM_EXIT_INVALID   = -1,
 };

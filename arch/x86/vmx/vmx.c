@@ -398,6 +398,8 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CR4:
 		return (vmread(GUEST_CR4) & ~x->cr4_mask) | (vmread(CR4_READ_SHADOW) & x->cr4_mask);
 	case VREG_EFER: return vmread(GUEST_IA32_EFER);
+	/* SS.DPL is the CPL (SDM 26.3.1.5). */
+	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
 	default: return 0;
 	}
 }

@@ -104,12 +104,13 @@ void vmx_decode_exit(struct vm_exit *e)
 		break;
 	case VMX_EXIT_INVEPT:
 	case VMX_EXIT_INVVPID:
-		e->reason = EXIT_VIRT_INSN;
+	case VMX_EXIT_XSETBV:
+		e->reason = EXIT_HIDDEN_INSN;
 		break;
 	default:
 		/* VMCLEAR .. VMXON: the guest was told it has no VMX. */
 		if ((reason & 0xffff) >= VMX_EXIT_VMCLEAR && (reason & 0xffff) <= VMX_EXIT_VMXON)
-			e->reason = EXIT_VIRT_INSN;
+			e->reason = EXIT_HIDDEN_INSN;
 		break;
 	}
 }
