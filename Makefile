@@ -51,7 +51,7 @@ $(BUILD)/obj/%.o: %.c Makefile | $(DEPS_STAMP)
 
 $(BUILD)/obj/%.asm.o: %.asm Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -MD $(@:.o=.d) -o $@ $<
+	$(NASM) -f elf64 -g -F dwarf -I./ -MD $(@:.o=.d) -o $@ $<
 
 # Two links: the first gives the addresses, from which the symbol table for
 # backtraces is generated; it lives in the last section, so the second link

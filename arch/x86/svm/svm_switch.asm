@@ -4,21 +4,7 @@
 ; other general registers are ours to carry, and VMLOAD/VMSAVE move the
 ; segment and system-call state VMRUN leaves alone (FS, GS, TR, LDTR, STAR...).
 
-; offsets in struct guest_gprs (vmm/vcpu.h)
-%define G_RBX 8
-%define G_RCX 16
-%define G_RDX 24
-%define G_RSI 32
-%define G_RDI 40
-%define G_RBP 48
-%define G_R8  56
-%define G_R9  64
-%define G_R10 72
-%define G_R11 80
-%define G_R12 88
-%define G_R13 96
-%define G_R14 104
-%define G_R15 112
+%include "arch/x86/guest_gprs.inc"
 
 section .text
 bits 64

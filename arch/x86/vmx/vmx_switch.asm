@@ -3,22 +3,7 @@
 ; The VMCS holds the guest's RSP, RIP and RFLAGS and the host's RSP/RIP to
 ; come back to; the other general registers and CR2 are ours to carry.
 
-%define G_RAX 0
-%define G_RBX 8
-%define G_RCX 16
-%define G_RDX 24
-%define G_RSI 32
-%define G_RDI 40
-%define G_RBP 48
-%define G_R8  56
-%define G_R9  64
-%define G_R10 72
-%define G_R11 80
-%define G_R12 88
-%define G_R13 96
-%define G_R14 104
-%define G_R15 112
-%define G_CR2 120
+%include "arch/x86/guest_gprs.inc"
 
 HOST_RSP equ 0x6c14
 HOST_RIP equ 0x6c16
