@@ -307,6 +307,7 @@ def vm_tests(emulator):
                     r"^\[delta\] memtest: SSE registers intact across 200 port reads$",
                     r"^\[delta\] memtest: result PASS$",
                     r"^\[alpha\] memtest: env: hypervisor hvmicrovisor",
+                    r"^\[alpha\] memtest: env: printed by HC_PRINT$",
                     r"^\[alpha\] memtest: env: second-level 2M leaves 32$",
                     r"^vm alpha: exited with status 0$",
                     r"^vm alpha:   %s leaves: 0 x 4 KiB, 32 x 2 MiB, 0 x 1 GiB in \d+ tables$" % fmt,

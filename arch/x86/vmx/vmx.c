@@ -28,6 +28,7 @@
 /* EPT pointer (SDM 25.6.11): memory type WB, 4-level walk (length - 1 in bits 5:3). */
 #define EPTP_WB      6ull
 #define EPTP_WALK4   (3ull << 3)
+#define EPTP_AD      (1ull << 6)  /* the CPU sets accessed/dirty bits in EPT entries */
 
 struct vmx_caps vmx_caps;
 static uint64_t io_bitmaps_pa, msr_bitmap_pa;
@@ -294,7 +295,7 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	}
 	if (!x->vpid)
 		proc2 &= ~PROC2_VPID;
-	x->eptp = v->vm->nested.root | EPTP_WALK4 | EPTP_WB;
+	x->eptp = v->vm->nested.root | EPTP_WALK4 | EPTP_WB | (vmx_caps.ept_ad ? EPTP_AD : 0);
 
 	bool ok = vmwrite(PIN_CONTROLS, pin_ctl) && vmwrite(PROC_CONTROLS, proc_ctl) &&
 		  vmwrite(PROC_CONTROLS2, proc2) && vmwrite(EXIT_CONTROLS, exit_ctl) &&
