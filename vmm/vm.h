@@ -27,7 +27,7 @@ struct vm {
 	enum vm_state state;
 	bool failed;                    /* stopped by a fault, not by its own exit */
 	uint64_t exit_status;
-	char stop_reason[96];
+	char stop_reason[200];
 	struct gmem ram;
 	struct gmem_block *ram_blocks;  /* the block list's own pages */
 	unsigned ram_blocks_order;

@@ -1,4 +1,4 @@
-/* crash.c: deliberate faults on request (crash=triple, crash=pf), for testing how a hypervisor stops or serves a VM. */
+/* crash.c: deliberate faults on request (crash=triple, crash=pf, crash=mmio), for testing how a hypervisor stops or serves a VM. */
 #include "guests/memtest/memtest.h"
 #include "guests/memtest/x86.h"
 
@@ -68,4 +68,17 @@ void crash_page_fault(uint64_t addr)
 	report("crash=pf: write to unmapped %#llx", (unsigned long long)addr);
 	*(volatile uint64_t *)(uintptr_t)addr = 0;
 	halt_forever();
+}
+
+/*
+ * Writes where a PC has its local APIC (entry.asm maps the first 4 GiB).  A
+ * machine with one takes the write; a VM without a device there must be
+ * stopped by its hypervisor.
+ */
+void crash_mmio_write(void)
+{
+	volatile uint32_t *apic_id = (volatile uint32_t *)(uintptr_t)MMIO_PROBE_ADDRESS;
+	report("crash=mmio: writing to %#x", MMIO_PROBE_ADDRESS);
+	*apic_id = 0;
+	report("crash=mmio: the write went through");
 }

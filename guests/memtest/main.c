@@ -123,6 +123,8 @@ void memtest_main(uint32_t magic, uint32_t info)
 		harness = HARNESS_BOCHS;
 	if (bootinfo_has_option(&boot, "crash", "triple"))
 		crash_triple_fault();
+	if (bootinfo_has_option(&boot, "crash", "mmio"))
+		crash_mmio_write();
 
 	uint64_t end;
 	uint64_t mapped = paging_init(&boot, &end);

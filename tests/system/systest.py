@@ -324,23 +324,31 @@ def vm_tests(emulator):
                     r"^vm beta: exited with status 0$", r"^vm beta: all machine pages returned$"],
             checks=[memtest_prints_exactly(memtest_output(emu, "Multiboot"), vm="beta"),
                     free_memory_restored(), whole_tlb_flushes("beta", equal_to_exits=True)]))
-        if not triple_fault_exits:
-            continue
+        # Bad guests beside a good one: each bad one is stopped or refused, the good one completes.
+        modules = [(MEMTEST, "vm=survivor mem=32M"), (MEMTEST, "vm=refused mmu=shadow"),
+                   (MEMTEST, "vm=prober mem=8M cmdline=crash=mmio")]
+        expect = [r"^error: vm 1 \(refused\): mmu=shadow: shadow paging is not implemented yet",
+                  r"^\[prober\] memtest: crash=mmio: writing to 0xfee00000$",
+                  r"^error: vm prober: stopped: write of guest-physical 0xfee00000, where there is "
+                  r"neither RAM nor a device \(exit nested page fault",
+                  r"^vm prober: guest state:$", r"^  RIP\s+[0-9a-f]{16}  RFLAGS",
+                  r"^vm prober: all machine pages returned$",
+                  r"^\[survivor\] memtest: result PASS$", r"^vm survivor: exited with status 0$",
+                  r"^vm survivor: all machine pages returned$"]
+        if triple_fault_exits:
+            modules.append((MEMTEST, "vm=crasher mem=16M cmdline=crash=triple"))
+            expect += [r"^\[crasher\] memtest: crash=triple: empty IDT, then int3$",
+                       r"^vm crasher: guest state:$",
+                       r"^error: vm crasher: stopped: triple fault \(exit triple fault",
+                       r"^vm crasher: all machine pages returned$"]
+        started = len(modules) - 1
+        expect += [r"^hv: %d of %d VMs started$" % (started, len(modules)),
+                   r"^hv: all VMs stopped; %d of %d ended in failure or were not started$" % (
+                       len(modules) - 1, len(modules))]
         tests.append(Test(
-            prefix + "_vm_triple_fault_stops_that_vm_while_the_others_complete", emu, cpu=cpu, mem=mem,
-            modules=[(MEMTEST, "vm=crasher mem=16M cmdline=crash=triple"),
-                     (MEMTEST, "vm=survivor mem=32M"),
-                     (MEMTEST, "vm=refused mmu=shadow")],
-            expect=[r"^error: vm 2 \(refused\): mmu=shadow: shadow paging is not implemented yet",
-                    r"^hv: 2 of 3 VMs started$",
-                    r"^\[crasher\] memtest: crash=triple: empty IDT, then int3$",
-                    r"^vm crasher: guest state:$", r"^  RIP\s+[0-9a-f]{16}",
-                    r"^error: vm crasher: stopped: triple fault \(exit triple fault",
-                    r"^vm crasher: all machine pages returned$",
-                    r"^\[survivor\] memtest: result PASS$", r"^vm survivor: exited with status 0$",
-                    r"^vm survivor: all machine pages returned$",
-                    r"^hv: all VMs stopped; 2 of 3 ended in failure or were not started$"],
-            checks=[free_memory_restored()], verdict="FAIL"))
+            prefix + "_vm_faulting_and_misconfigured_vms_are_stopped_while_another_completes", emu,
+            cpu=cpu, mem=mem, modules=modules, expect=expect, checks=[free_memory_restored()],
+            verdict="FAIL"))
     return tests
 
 
