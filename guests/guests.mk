@@ -12,7 +12,7 @@ GUEST_OBJ   := $(GUEST_BUILD)/obj
 GUEST_CFLAGS := $(filter-out -mcmodel=kernel,$(KCFLAGS)) -mcmodel=small
 GUEST_OWN_CFLAGS := -Wconversion
 
-MEMTEST_C   := $(wildcard guests/memtest/*.c) lib/printf.c lib/string.c
+MEMTEST_C   := $(wildcard guests/memtest/*.c) lib/printf.c lib/string.c drivers/uart16550.c
 MEMTEST_OBJS := $(MEMTEST_C:%.c=$(GUEST_OBJ)/%.o) $(GUEST_OBJ)/guests/memtest/entry.asm.o
 MEMTEST_LD  := guests/memtest/memtest.ld
 GUEST_LDFLAGS := -n -z max-page-size=4096 -z noexecstack -T $(MEMTEST_LD)

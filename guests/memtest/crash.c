@@ -1,6 +1,7 @@
 /* crash.c: deliberate faults on request (crash=triple, crash=pf, crash=mmio), for testing how a hypervisor stops or serves a VM. */
+#include "drivers/uart16550.h"
 #include "guests/memtest/memtest.h"
-#include "guests/memtest/x86.h"
+#include "arch/x86/cpu.h"
 
 #define SEL_CODE64      0x08 /* entry.asm's GDT */
 #define VECTOR_PF       14
@@ -39,7 +40,7 @@ static void load_idt(const void *base, uint16_t limit)
 void crash_triple_fault(void)
 {
 	report("crash=triple: empty IDT, then int3");
-	uart_drain();
+	uart_flush();
 	load_idt(NULL, 0);
 	__asm__ volatile("int3");
 	halt_forever();

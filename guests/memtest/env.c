@@ -1,6 +1,7 @@
 /* env.c: where the memtest guest runs (natively, or under hvmicrovisor), and how its run ends. */
+#include "drivers/uart16550.h"
 #include "guests/memtest/memtest.h"
-#include "guests/memtest/x86.h"
+#include "arch/x86/cpu.h"
 #include "lib/string.h"
 #include "vmm/hypercall_abi.h"
 
@@ -31,7 +32,7 @@ static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
 /* CPUID.1:ECX[31] says a hypervisor is there; leaf 0x40000000 names it. */
 static void env_probe(void)
 {
-	struct cpuid_regs r = cpuid(CPUID_VENDOR);
+	struct cpuid_regs r = cpuid(CPUID_VENDOR, 0);
 	char signature[13];
 
 	if (env.probed)
@@ -39,9 +40,9 @@ static void env_probe(void)
 	env.probed = true;
 	copy_regs(env.vendor, r.ebx, r.edx, r.ecx);
 	env.intel = !strcmp(env.vendor, "GenuineIntel");
-	if (!(cpuid(CPUID_FEATURES).ecx & CPUID_ECX_HYPERVISOR))
+	if (!(cpuid(CPUID_FEATURES, 0).ecx & CPUID_ECX_HYPERVISOR))
 		return;
-	r = cpuid(HV_CPUID_LEAF_SIGNATURE);
+	r = cpuid(HV_CPUID_LEAF_SIGNATURE, 0);
 	copy_regs(signature, r.ebx, r.ecx, r.edx);
 	env.ours = !strcmp(signature, HV_SIGNATURE);
 }
@@ -97,11 +98,11 @@ void env_report(void)
 void env_exit(unsigned status, enum harness harness)
 {
 	env_probe();
-	uart_drain();
+	uart_flush();
 	if (env.ours) {
 		hypercall(HC_EXIT, status);
 		report("env: HC_EXIT refused; halting");
-		uart_drain();
+		uart_flush();
 	} else if (harness == HARNESS_QEMU) {
 		outb(QEMU_DEBUG_EXIT_PORT, (uint8_t)status);
 	} else if (harness == HARNESS_BOCHS) {

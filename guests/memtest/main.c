@@ -109,7 +109,7 @@ void memtest_finish(bool pass)
 
 void memtest_main(uint32_t magic, uint32_t info)
 {
-	uart_init();
+	console_init();
 	report("x86-64 memory test guest");
 	const char *problem = bootinfo_parse(magic, info, &boot);
 	if (problem) {

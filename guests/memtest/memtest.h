@@ -37,9 +37,8 @@ bool bootinfo_has_option(const struct boot_info *boot, const char *key, const ch
 
 /* ---- console (uart.c) ---- */
 
-void uart_init(void);
-/* Waits until the last byte has left the transmitter. */
-void uart_drain(void);
+/* Sets up COM1; uart_flush() (drivers/uart16550.h) drains it before an exit. */
+void console_init(void);
 /* Prints one line: "memtest: ", the formatted text and a newline. */
 void report(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

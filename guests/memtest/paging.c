@@ -1,6 +1,6 @@
 /* paging.c: the memtest guest's own 4-level page tables: its RAM identity-mapped with 2 MiB pages. */
 #include "guests/memtest/memtest.h"
-#include "guests/memtest/x86.h"
+#include "arch/x86/cpu.h"
 
 /* Page-table entry bits (Intel SDM vol. 3A, 4.5 "4-Level Paging"). */
 #define PTE_PRESENT  (1ull << 0)

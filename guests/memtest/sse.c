@@ -1,6 +1,6 @@
 /* sse.c: checks that the SSE registers keep their values while the guest is interrupted by VM exits. */
 #include "guests/memtest/memtest.h"
-#include "guests/memtest/x86.h"
+#include "arch/x86/cpu.h"
 
 #define CR0_EM         (1ull << 2)
 #define CR0_TS         (1ull << 3)
