@@ -92,6 +92,10 @@ static void run_vms(void)
 		vm_create(phys_to_virt(m->start), m->end - m->start, m->cmdline, i);
 	}
 	kprintf("hv: %u of %u VMs started\n", vm_count(), boot.nmodules);
+	char test[32];
+	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK &&
+	    !strcmp(test, "badentry"))
+		vm_selftest_bad_entry();
 	vm_run_all();
 	uint64_t free_after = machine_pages.owner_pages[OWNER_FREE];
 	unsigned failed = vm_failures() + (boot.nmodules - vm_count());
@@ -134,7 +138,9 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	memory_report();
 
 	char test[32];
-	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK)
+	/* badentry needs a VM, so run_vms() does it. */
+	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK &&
+	    strcmp(test, "badentry"))
 		selftest_run(test);
 
 	run_vms();

@@ -216,6 +216,18 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
 	vm_destroy(vm);
 }
 
+void vm_selftest_bad_entry(void)
+{
+	if (nvms == 0)
+		return;
+	struct vm *vm = &vms[0];
+	/* CR0 bits 63:32 are reserved: both VMX and SVM must refuse the entry. */
+	uint64_t cr0 = backend->get_reg(&vm->vcpu, VREG_CR0) | (1ull << 32);
+	kprintf("selftest: badentry: setting reserved bit 32 of vm %s's CR0; its entry must fail\n",
+		vm->cfg.name);
+	backend->set_reg(&vm->vcpu, VREG_CR0, cr0);
+}
+
 unsigned vm_count(void)
 {
 	return nvms;

@@ -60,6 +60,8 @@ bool vm_msr_write(struct vm *vm, uint32_t msr);
 void vm_console_putc(struct vm *vm, uint8_t byte);
 /* A hypercall (vmm/hypercall.c, ABI in vmm/hypercall_abi.h). */
 void vm_hypercall(struct vm *vm);
+/* selftest=badentry: corrupts the first VM's state so that its VM entry fails. */
+void vm_selftest_bad_entry(void);
 /* How many VMs were created, and how many of those ended in failure. */
 unsigned vm_count(void);
 unsigned vm_failures(void);

@@ -346,6 +346,16 @@ def vm_tests(emulator):
                    r"^hv: all VMs stopped; %d of %d ended in failure or were not started$" % (
                        len(modules) - 1, len(modules))]
         tests.append(Test(
+            prefix + "_vm_entry_refused_for_invalid_state_stops_only_that_vm", emu, cpu=cpu, mem=mem,
+            cmdline="selftest=badentry",
+            modules=[(MEMTEST, "vm=victim mem=8M"), (MEMTEST, "vm=other mem=8M")],
+            expect=[r"^selftest: badentry: setting reserved bit 32 of vm victim's CR0",
+                    r"^vm victim: guest state:$", r"^  RIP\s+[0-9a-f]{16}",
+                    r"^error: vm victim: stopped: VM entry refused: invalid guest state \(exit invalid "
+                    r"guest state, raw 0x(80000021|f+),",
+                    r"^vm victim: all machine pages returned$", r"^\[other\] memtest: result PASS$"],
+            checks=[free_memory_restored()], verdict="FAIL"))
+        tests.append(Test(
             prefix + "_vm_faulting_and_misconfigured_vms_are_stopped_while_another_completes", emu,
             cpu=cpu, mem=mem, modules=modules, expect=expect, checks=[free_memory_restored()],
             verdict="FAIL"))

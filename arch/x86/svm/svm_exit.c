@@ -33,7 +33,9 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	const struct vmcb_control *c = &vmcb->control;
 	*e = (struct vm_exit){ .reason = EXIT_UNKNOWN, .raw = c->exitcode, .qual = c->exitinfo1,
 			       .info2 = c->exitinfo2 };
-	switch (c->exitcode) {
+	/* VMEXIT_INVALID is -1; some implementations (QEMU) store it in 32 bits. */
+	uint64_t code = c->exitcode == 0xffffffffull ? (uint64_t)SVM_EXIT_INVALID : c->exitcode;
+	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
 		e->next_rip = next_rip(vmcb, LEN_CPUID);
