@@ -14,6 +14,40 @@ VM_STAT(stat_msr_gp, "MSR accesses refused with #GP");
 #define MSR_MTRR_DEF     0x2ff
 #define MSR_EFER_NUM     0xc0000080
 
+/* MSRs the backend keeps per vCPU; those holding addresses must be canonical. */
+static const struct {
+	uint32_t msr;
+	enum vcpu_reg reg;
+	bool address;
+} kept[] = {
+	{ 0xc0000100, VREG_FS_BASE, true },
+	{ 0xc0000101, VREG_GS_BASE, true },
+	{ 0xc0000102, VREG_KERNEL_GS_BASE, true },
+	{ 0xc0000081, VREG_STAR, false },
+	{ 0xc0000082, VREG_LSTAR, true },
+	{ 0xc0000083, VREG_CSTAR, true },
+	{ 0xc0000084, VREG_SFMASK, false },
+	{ 0x174, VREG_SYSENTER_CS, false },
+	{ 0x175, VREG_SYSENTER_ESP, true },
+	{ 0x176, VREG_SYSENTER_EIP, true },
+};
+#define MSR_SFMASK_NUM 0xc0000084
+
+static int kept_index(uint32_t msr)
+{
+	for (unsigned i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (kept[i].msr == msr)
+			return (int)i;
+	return -1;
+}
+
+/* Bits 63:47 all equal (48-bit linear addresses; SDM 3.3.7.1). */
+static bool canonical(uint64_t a)
+{
+	uint64_t top = a >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
 #define APIC_BASE_DEFAULT 0xfee00900ull  /* 0xfee00000, enabled, this is the BSP */
 #define PAT_DEFAULT       0x0007040600070406ull
 /* EFER bits a guest may set: SCE, LME, LMA (read-only but written back), NXE. */
@@ -38,6 +72,12 @@ static void set_edx_eax(struct vm *vm, uint64_t v)
 bool vm_msr_read(struct vm *vm, uint32_t msr)
 {
 	uint64_t v;
+	int k = kept_index(msr);
+	if (k >= 0) {
+		stat_inc(vm, &stat_msr);
+		set_edx_eax(vm, backend->get_reg(&vm->vcpu, kept[k].reg));
+		return true;
+	}
 	switch (msr) {
 	case MSR_EFER_NUM:    v = backend->get_reg(&vm->vcpu, VREG_EFER); break;
 	case MSR_APIC_BASE:   v = APIC_BASE_DEFAULT; break;
@@ -64,6 +104,17 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 {
 	uint64_t v = (backend->get_reg(&vm->vcpu, VREG_RDX) << 32) |
 		     (uint32_t)backend->get_reg(&vm->vcpu, VREG_RAX);
+	int k = kept_index(msr);
+	if (k >= 0) {
+		/* What WRMSR itself would refuse with #GP (SDM vol. 4, these MSRs). */
+		if ((kept[k].address && !canonical(v)) || (msr == MSR_SFMASK_NUM && (v >> 32))) {
+			inject_gp(vm, msr, true);
+			return false;
+		}
+		stat_inc(vm, &stat_msr);
+		backend->set_reg(&vm->vcpu, kept[k].reg, v);
+		return true;
+	}
 	switch (msr) {
 	case MSR_EFER_NUM:
 		if (v & ~EFER_GUEST_BITS) {

@@ -24,6 +24,9 @@ enum vcpu_reg {
 	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
 	VREG_RIP, VREG_RFLAGS, VREG_CR0, VREG_CR2, VREG_CR3, VREG_CR4, VREG_EFER,
 	VREG_CPL,   /* read-only: the guest's current privilege level */
+	/* Segment-base and system-call MSRs, kept per vCPU by the backend. */
+	VREG_FS_BASE, VREG_GS_BASE, VREG_KERNEL_GS_BASE, VREG_STAR, VREG_LSTAR, VREG_CSTAR,
+	VREG_SFMASK, VREG_SYSENTER_CS, VREG_SYSENTER_ESP, VREG_SYSENTER_EIP,
 	VREG_COUNT
 };
 

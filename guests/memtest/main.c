@@ -140,6 +140,12 @@ void memtest_main(uint32_t magic, uint32_t info)
 		report("SSE registers CHANGED across %u port reads", SSE_PORT_READS);
 		errors++;
 	}
+	if (msr_check(SSE_PORT_READS)) {
+		report("FS/GS/KERNEL_GS base and SYSCALL MSRs intact across port reads and SWAPGS");
+	} else {
+		report("FS/GS/KERNEL_GS base or SYSCALL MSRs CHANGED across port reads and SWAPGS");
+		errors++;
+	}
 	/* How much RAM there is depends on the firmware's map: an env line. */
 	report("checked all available RAM above 1 MiB, %llu errors", (unsigned long long)errors);
 	report("env: checked %llu KiB", (unsigned long long)(bytes / KIB));

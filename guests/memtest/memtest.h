@@ -73,6 +73,12 @@ __attribute__((noreturn)) void crash_page_fault(uint64_t addr);
  * whether the registers still hold it. */
 bool sse_check(unsigned port_reads);
 
+/* ---- MSR state (msrs.c) ---- */
+
+/* Writes FS/GS/KERNEL_GS base and the SYSCALL MSRs, reads a port port_reads
+ * times around a SWAPGS pair, and says whether all still hold their values. */
+bool msr_check(unsigned port_reads);
+
 /* ---- the test (main.c) ---- */
 
 /* Entered from entry.asm in long mode with the loader's EAX and EBX. */

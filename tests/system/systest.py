@@ -187,6 +187,7 @@ def memtest_output(harness, loader="Multiboot2"):
             'memtest: booted by %s, command line "harness=%s"' % (loader, harness),
             "memtest: long mode, 4-level paging, 64 MiB identity-mapped",
             "memtest: SSE registers intact across 200 port reads",
+            "memtest: FS/GS/KERNEL_GS base and SYSCALL MSRs intact across port reads and SWAPGS",
             "memtest: checked all available RAM above 1 MiB, 0 errors",
             "memtest: result PASS"]
 

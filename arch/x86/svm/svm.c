@@ -180,6 +180,17 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CR4: return s->cr4;
 	case VREG_EFER: return s->efer & ~EFER_SVME;
 	case VREG_CPL: return s->cpl;
+	/* VMLOAD/VMSAVE carry these in the VMCB (APM 15.5.2). */
+	case VREG_FS_BASE: return s->fs.base;
+	case VREG_GS_BASE: return s->gs.base;
+	case VREG_KERNEL_GS_BASE: return s->kernel_gs_base;
+	case VREG_STAR: return s->star;
+	case VREG_LSTAR: return s->lstar;
+	case VREG_CSTAR: return s->cstar;
+	case VREG_SFMASK: return s->sfmask;
+	case VREG_SYSENTER_CS: return s->sysenter_cs;
+	case VREG_SYSENTER_ESP: return s->sysenter_esp;
+	case VREG_SYSENTER_EIP: return s->sysenter_eip;
 	case VREG_RBX: return g->rbx;
 	case VREG_RCX: return g->rcx;
 	case VREG_RDX: return g->rdx;
@@ -213,6 +224,16 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_CR4: s->cr4 = val; break;
 	/* LMA is the CPU's to set; SVME must stay on under VMRUN. */
 	case VREG_EFER: s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME; break;
+	case VREG_FS_BASE: s->fs.base = val; break;
+	case VREG_GS_BASE: s->gs.base = val; break;
+	case VREG_KERNEL_GS_BASE: s->kernel_gs_base = val; break;
+	case VREG_STAR: s->star = val; break;
+	case VREG_LSTAR: s->lstar = val; break;
+	case VREG_CSTAR: s->cstar = val; break;
+	case VREG_SFMASK: s->sfmask = val; break;
+	case VREG_SYSENTER_CS: s->sysenter_cs = val; break;
+	case VREG_SYSENTER_ESP: s->sysenter_esp = val; break;
+	case VREG_SYSENTER_EIP: s->sysenter_eip = val; break;
 	case VREG_RBX: g->rbx = val; break;
 	case VREG_RCX: g->rcx = val; break;
 	case VREG_RDX: g->rdx = val; break;

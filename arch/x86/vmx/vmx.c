@@ -175,6 +175,46 @@ static err_t vmx_cpu_enable(void)
 	return ERR_OK;
 }
 
+/*
+ * The VMCS switches FS/GS base, SYSENTER, EFER and PAT, but not these
+ * (SDM 27.3.1, 28.5): while a guest runs they hold its values, which the
+ * host never uses, so they are exchanged only when another vCPU runs.  The
+ * guest can change KERNEL_GS_BASE with SWAPGS, so they are read back then.
+ */
+static const uint32_t switched_msrs[5] = {
+	0xc0000102, /* KERNEL_GS_BASE */
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+};
+static struct vmx_vcpu *msr_owner;
+
+static void load_guest_msrs(struct vmx_vcpu *x)
+{
+	if (msr_owner == x)
+		return;
+	for (unsigned i = 0; i < 5; i++) {
+		if (msr_owner)
+			msr_owner->msrs[i] = rdmsr(switched_msrs[i]);
+		wrmsr(switched_msrs[i], x->msrs[i]);
+	}
+	msr_owner = x;
+}
+
+/* Index of r in switched_msrs, or -1. */
+static int switched_index(enum vcpu_reg r)
+{
+	switch (r) {
+	case VREG_KERNEL_GS_BASE: return 0;
+	case VREG_STAR: return 1;
+	case VREG_LSTAR: return 2;
+	case VREG_CSTAR: return 3;
+	case VREG_SFMASK: return 4;
+	default: return -1;
+	}
+}
+
 /* Makes v's VMCS the current one; every VMREAD/VMWRITE below is about it. */
 static void make_current(struct vmx_vcpu *x)
 {
@@ -330,6 +370,8 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 		current_vmcs = 0;
 	if (x->vpid)
 		vmx_vpid_free(x->vpid);
+	if (msr_owner == x)
+		msr_owner = NULL;
 	page_free(x->vmcs_pa, v->vm->owner);
 	v->backend = NULL;
 }
@@ -338,6 +380,7 @@ static err_t vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct vmx_vcpu *x = v->backend;
 	make_current(x);
+	load_guest_msrs(x);
 	/* Without a VPID every entry and exit flushes the guest's linear translations. */
 	if (!x->vpid)
 		stat_inc(v->vm, &stat_tlb_flush_all);
@@ -387,6 +430,9 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	uint64_t *p = gpr(v, r);
 	if (p)
 		return *p;
+	int m = switched_index(r);
+	if (m >= 0)
+		return msr_owner == x ? rdmsr(switched_msrs[m]) : x->msrs[m];
 	make_current(x);
 	switch (r) {
 	case VREG_RSP: return vmread(GUEST_RSP);
@@ -401,6 +447,11 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_EFER: return vmread(GUEST_IA32_EFER);
 	/* SS.DPL is the CPL (SDM 26.3.1.5). */
 	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
+	case VREG_FS_BASE: return vmread(GUEST_FS_BASE);
+	case VREG_GS_BASE: return vmread(GUEST_GS_BASE);
+	case VREG_SYSENTER_CS: return vmread(GUEST_SYSENTER_CS);
+	case VREG_SYSENTER_ESP: return vmread(GUEST_SYSENTER_ESP);
+	case VREG_SYSENTER_EIP: return vmread(GUEST_SYSENTER_EIP);
 	default: return 0;
 	}
 }
@@ -413,12 +464,24 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 		*p = val;
 		return;
 	}
+	int m = switched_index(r);
+	if (m >= 0) {
+		x->msrs[m] = val;
+		if (msr_owner == x)
+			wrmsr(switched_msrs[m], val);
+		return;
+	}
 	make_current(x);
 	switch (r) {
 	case VREG_RSP: vmwrite(GUEST_RSP, val); break;
 	case VREG_RIP: vmwrite(GUEST_RIP, val); break;
 	case VREG_RFLAGS: vmwrite(GUEST_RFLAGS, val); break;
 	case VREG_CR3: vmwrite(GUEST_CR3, val); break;
+	case VREG_FS_BASE: vmwrite(GUEST_FS_BASE, val); break;
+	case VREG_GS_BASE: vmwrite(GUEST_GS_BASE, val); break;
+	case VREG_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); break;
+	case VREG_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); break;
+	case VREG_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); break;
 	case VREG_CR0:
 		vmwrite(CR0_READ_SHADOW, val);
 		vmwrite(GUEST_CR0, (val & ~x->cr0_mask) | (vmread(GUEST_CR0) & x->cr0_mask));

@@ -15,6 +15,8 @@ struct vmx_vcpu {
 	bool launched;      /* VMLAUNCH done: the next entry is VMRESUME */
 	uint16_t vpid;      /* 0: untagged */
 	uint64_t cr0_mask, cr4_mask;
+	/* KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK while another vCPU's are loaded. */
+	uint64_t msrs[5];
 };
 
 extern struct vmx_caps vmx_caps;
