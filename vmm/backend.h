@@ -7,6 +7,7 @@
 #include "lib/error.h"
 #include "vmm/exit.h"
 #include "vmm/mmu/nested.h"
+#include "vmm/segment.h"
 #include "vmm/vcpu.h"
 
 /* An event to deliver to the guest at the next entry (SDM 26.6, APM 15.20). */
@@ -21,9 +22,17 @@ struct vcpu_boot_state {
 	uint32_t eip, eax, ebx;
 };
 
+/* What the backend can let a guest use, known once cpu_enable has run. */
+struct backend_features {
+	bool rdtscp;             /* RDTSCP and RDPID run in the guest */
+	bool invpcid;            /* INVPCID runs in the guest */
+	uint64_t cr4_supported;  /* CR4 bits the guest's real CR4 may hold */
+};
+
 struct vcpu_ops {
 	const char *name;                    /* "VMX" or "SVM" */
 	const struct nested_format *nested;  /* the second-level table format (EPT or NPT) */
+	const struct backend_features *features;
 	/* Turns virtualization on for this CPU; a clear message and an error when it cannot. */
 	err_t (*cpu_enable)(void);
 	err_t (*vcpu_create)(struct vcpu *v, const struct vcpu_boot_state *boot);
@@ -32,6 +41,11 @@ struct vcpu_ops {
 	err_t (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
 	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+	/* A segment register with its hidden part. */
+	void (*get_seg)(struct vcpu *v, enum seg_reg r, struct segment *s);
+	void (*set_seg)(struct vcpu *v, enum seg_reg r, const struct segment *s);
+	/* The four PAE PDPTEs the CPU uses next (loaded by an emulated CR write; SDM 4.4.1). */
+	void (*set_pdptes)(struct vcpu *v, const uint64_t pdpte[4]);
 	/* Queues an exception for the next entry. */
 	void (*inject)(struct vcpu *v, const struct vcpu_event *e);
 	/* Flushes the guest's translations tagged with this vCPU's VPID/ASID (or all when untagged). */

@@ -83,16 +83,24 @@ static void on_io(struct vm *vm, const struct vm_exit *e)
 	skip_instruction(vm, e);
 }
 
-/* MOV to CR0/CR4 touching a bit the backend owns; the backend keeps those bits. */
-static void on_cr_write(struct vm *vm, const struct vm_exit *e)
+/* A control-register access the backend could not leave to the CPU. */
+static void on_cr_access(struct vm *vm, const struct vm_exit *e)
 {
-	static const enum vcpu_reg by_encoding[16] = {
-		VREG_RAX, VREG_RCX, VREG_RDX, VREG_RBX, VREG_RSP, VREG_RBP, VREG_RSI, VREG_RDI,
-		VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
-	};
-	uint64_t val = backend->get_reg(&vm->vcpu, by_encoding[e->crw.gpr & 15]);
-	backend->set_reg(&vm->vcpu, e->crw.cr == 0 ? VREG_CR0 : VREG_CR4, val);
+	vm_cr_access(vm, e);
+}
+
+/* INVD drops dirty cache lines; here caches are coherent write-back, so doing
+ * what WBINVD does, nothing the guest can see, is the safe reading (SDM vol. 2A, INVD). */
+static void on_invd(struct vm *vm, const struct vm_exit *e)
+{
 	skip_instruction(vm, e);
+}
+
+/* The guest is shown no performance counters (CPUID leaf 0xA is zero): any ECX is invalid. */
+static void on_rdpmc(struct vm *vm, const struct vm_exit *e)
+{
+	(void)e;
+	vm_inject_gp(vm);
 }
 
 /* VMX/SVM instructions or XSETBV in a guest told it has none of them: #UD, as on such hardware. */
@@ -129,8 +137,9 @@ static void on_hypercall(struct vm *vm, const struct vm_exit *e)
 /* Guest-physical addresses outside RAM: no MMIO device exists yet. */
 static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
 {
-	char what[96];
+	char what[112];
 	ksnprintf(what, sizeof(what), "%s of guest-physical %#llx, where there is neither RAM nor a device",
+		  e->npf.walk ? "guest page-table walk" :
 		  e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
 		  (unsigned long long)e->npf.gpa);
 	fatal(vm, e, what);
@@ -153,16 +162,36 @@ static void on_resume(struct vm *vm, const struct vm_exit *e)
 	(void)e;
 }
 
+/* Exits this VMM never enables: a guest cannot cause them, so seeing one is our bug. */
 static void on_unhandled(struct vm *vm, const struct vm_exit *e)
 {
-	fatal(vm, e, "unhandled VM exit");
+	char what[96];
+	ksnprintf(what, sizeof(what), "VM exit the hypervisor never enabled: %s",
+		  e->name ? e->name : "unknown exit code");
+	fatal(vm, e, what);
+}
+
+/* An exception intercepted on its way to the guest goes on to the guest. */
+static void on_exception(struct vm *vm, const struct vm_exit *e)
+{
+	struct vcpu_event ev = { e->exc.vector, e->exc.has_error, e->exc.error };
+	backend->inject(&vm->vcpu, &ev);
+}
+
+static void on_task_switch(struct vm *vm, const struct vm_exit *e)
+{
+	vm_task_switch(vm, e);
 }
 
 static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_CPUID]         = on_cpuid,
 	[EXIT_HLT]           = on_hlt,
-	[EXIT_CR_WRITE]      = on_cr_write,
-	[EXIT_HIDDEN_INSN]     = on_hidden_insn,
+	[EXIT_CR_ACCESS]     = on_cr_access,
+	[EXIT_INVD]          = on_invd,
+	[EXIT_NO_COUNTERS]   = on_rdpmc,
+	[EXIT_HIDDEN_INSN]   = on_hidden_insn,
+	[EXIT_EXCEPTION]     = on_exception,
+	[EXIT_TASK_SWITCH]   = on_task_switch,
 	[EXIT_IO]            = on_io,
 	[EXIT_MSR_READ]      = on_msr_read,
 	[EXIT_MSR_WRITE]     = on_msr_write,

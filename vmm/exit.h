@@ -8,7 +8,9 @@
 #define EXIT_REASONS(X)                                                        \
 	X(EXIT_CPUID,          "cpuid")                                        \
 	X(EXIT_HLT,            "hlt")                                          \
-	X(EXIT_CR_WRITE,       "control register write")                       \
+	X(EXIT_CR_ACCESS,      "control register access")                      \
+	X(EXIT_TASK_SWITCH,    "task switch")                                  \
+	X(EXIT_INVD,           "invd")                                         \
 	X(EXIT_IO,             "port I/O")                                     \
 	X(EXIT_MSR_READ,       "rdmsr")                                        \
 	X(EXIT_MSR_WRITE,      "wrmsr")                                        \
@@ -19,7 +21,8 @@
 	X(EXIT_NMI,            "NMI")                                          \
 	X(EXIT_TRIPLE_FAULT,   "triple fault")                                 \
 	X(EXIT_INVALID_STATE,  "invalid guest state")                          \
-	X(EXIT_HIDDEN_INSN,      "instruction hidden from the guest")            \
+	X(EXIT_HIDDEN_INSN,    "instruction hidden from the guest")            \
+	X(EXIT_NO_COUNTERS,    "rdpmc")                                        \
 	X(EXIT_PREEMPT,        "preemption timer")                             \
 	X(EXIT_UNKNOWN,        "unhandled")
 
@@ -32,12 +35,19 @@ enum exit_reason {
 
 const char *exit_reason_name(enum exit_reason r);
 
+enum cr_op { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+#define CR_GPR_UNKNOWN 0xff  /* the backend could not tell: decode the instruction */
+
+/* What started a task switch (SDM 25.9.1, table "Exit Qualification for Task Switches"). */
+enum task_source { TASK_CALL, TASK_IRET, TASK_JMP, TASK_GATE };
+
 struct vm_exit {
 	enum exit_reason reason;
 	uint64_t raw;          /* the vendor's exit code, for reports */
 	uint64_t qual;         /* the vendor's qualification / EXITINFO1 */
 	uint64_t info2;        /* EXITINFO2 / second qualification, for reports */
 	uint64_t next_rip;     /* the guest RIP after the exiting instruction, 0 if unknown */
+	const char *name;      /* the vendor's name of an exit the VMM did not expect, or NULL */
 	union {
 		struct {
 			uint16_t port;
@@ -49,6 +59,7 @@ struct vm_exit {
 			uint64_t gpa;
 			bool read, write, fetch;
 			bool present; /* a translation existed: a permission fault */
+			bool walk;    /* the CPU was walking the guest's page tables */
 		} npf;
 		struct {
 			uint8_t vector;
@@ -57,9 +68,18 @@ struct vm_exit {
 		} exc;
 		uint32_t msr;
 		struct {
-			uint8_t cr;   /* 0 or 4 */
-			uint8_t gpr;  /* source register in instruction encoding order: 0 RAX, 1 RCX ... 15 R15 */
-		} crw;
+			enum cr_op op;
+			uint8_t cr;    /* 0, 3, 4 or 8 */
+			uint8_t gpr;   /* in instruction encoding order: 0 RAX, 1 RCX ... 15 R15; CR_GPR_UNKNOWN */
+			uint16_t lmsw; /* the LMSW source operand */
+		} cr;
+		struct {
+			uint16_t selector;     /* the new TSS */
+			enum task_source source;
+			bool has_error;        /* from an exception through a task gate that pushes one */
+			uint32_t error;
+			uint8_t len;           /* of the instruction that switched (0 for events) */
+		} task;
 	};
 };
 

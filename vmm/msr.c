@@ -1,5 +1,6 @@
-/* msr.c: the few MSRs a guest may read or write; any other raises #GP in the guest. */
+/* msr.c: the MSRs a guest may read or write, checked as the CPU would; any other raises #GP in the guest. */
 #include "drivers/console.h"
+#include "vmm/cpuid_bits.h"
 #include "vmm/vm.h"
 
 VM_STAT(stat_msr, "MSR accesses emulated");
@@ -13,6 +14,8 @@ VM_STAT(stat_msr_gp, "MSR accesses refused with #GP");
 #define MSR_PAT          0x277
 #define MSR_MTRR_DEF     0x2ff
 #define MSR_EFER_NUM     0xc0000080
+#define MSR_SFMASK_NUM   0xc0000084
+#define MSR_TSC_AUX      0xc0000103
 
 /* MSRs the backend keeps per vCPU; those holding addresses must be canonical. */
 static const struct {
@@ -26,12 +29,12 @@ static const struct {
 	{ 0xc0000081, VREG_STAR, false },
 	{ 0xc0000082, VREG_LSTAR, true },
 	{ 0xc0000083, VREG_CSTAR, true },
-	{ 0xc0000084, VREG_SFMASK, false },
+	{ MSR_SFMASK_NUM, VREG_SFMASK, false },
 	{ 0x174, VREG_SYSENTER_CS, false },
 	{ 0x175, VREG_SYSENTER_ESP, true },
 	{ 0x176, VREG_SYSENTER_EIP, true },
+	{ MSR_PAT, VREG_PAT, false },
 };
-#define MSR_SFMASK_NUM 0xc0000084
 
 static int kept_index(uint32_t msr)
 {
@@ -48,19 +51,13 @@ static bool canonical(uint64_t a)
 	return top == 0 || top == 0x1ffff;
 }
 
-#define APIC_BASE_DEFAULT 0xfee00900ull  /* 0xfee00000, enabled, this is the BSP */
-#define PAT_DEFAULT       0x0007040600070406ull
-/* EFER bits a guest may set: SCE, LME, LMA (read-only but written back), NXE. */
-#define EFER_GUEST_BITS   ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))
-#define VEC_GP 13
-
-static void inject_gp(struct vm *vm, uint32_t msr, bool write)
+static bool refuse(struct vm *vm, uint32_t msr, bool write)
 {
-	struct vcpu_event gp = { VEC_GP, true, 0 };
 	stat_inc(vm, &stat_msr_gp);
 	log_debug("vm %s: %s of MSR %#x refused with #GP\n", vm->cfg.name, write ? "write" : "read",
 		  msr);
-	backend->inject(&vm->vcpu, &gp);
+	vm_inject_gp(vm);
+	return false;
 }
 
 static void set_edx_eax(struct vm *vm, uint64_t v)
@@ -69,68 +66,103 @@ static void set_edx_eax(struct vm *vm, uint64_t v)
 	backend->set_reg(&vm->vcpu, VREG_RDX, v >> 32);
 }
 
+static uint64_t host_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* TSC_AUX exists when the guest is shown RDTSCP or RDPID. */
+static bool has_tsc_aux(const struct vm *vm)
+{
+	return (vm->cpuid.view.x1_edx & FX1D_RDTSCP) || (vm->cpuid.view.l7_ecx & F7C_RDPID);
+}
+
 bool vm_msr_read(struct vm *vm, uint32_t msr)
 {
-	uint64_t v;
+	struct vcpu *v = &vm->vcpu;
+	uint64_t val;
 	int k = kept_index(msr);
 	if (k >= 0) {
 		stat_inc(vm, &stat_msr);
-		set_edx_eax(vm, backend->get_reg(&vm->vcpu, kept[k].reg));
+		set_edx_eax(vm, backend->get_reg(v, kept[k].reg));
 		return true;
 	}
 	switch (msr) {
-	case MSR_EFER_NUM:    v = backend->get_reg(&vm->vcpu, VREG_EFER); break;
-	case MSR_APIC_BASE:   v = APIC_BASE_DEFAULT; break;
-	case MSR_PAT:         v = PAT_DEFAULT; break;
-	case MSR_MTRRCAP:
-	case MSR_MTRR_DEF:
-	case MSR_MISC_ENABLE: v = 0; break;
-	case MSR_TSC: {
-		uint32_t lo, hi;
-		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-		v = ((uint64_t)hi << 32) | lo;
+	case MSR_EFER_NUM:    val = backend->get_reg(v, VREG_EFER); break;
+	case MSR_APIC_BASE:   val = v->apic_base; break;
+	/* No variable or fixed ranges, no write-combining (SDM 11.11.1). */
+	case MSR_MTRRCAP:     val = 0; break;
+	case MSR_MTRR_DEF:    val = v->mtrr_def_type; break;
+	case MSR_TSC:         val = host_tsc() + backend->get_reg(v, VREG_TSC_OFFSET); break;
+	case MSR_MISC_ENABLE:
+		if (!vm->cpuid.intel)
+			return refuse(vm, msr, false);
+		val = v->misc_enable;
 		break;
-	}
+	case MSR_TSC_AUX:
+		if (!has_tsc_aux(vm))
+			return refuse(vm, msr, false);
+		val = vcpu_tsc_aux(v);
+		break;
 	default:
-		inject_gp(vm, msr, false);
-		return false;
+		return refuse(vm, msr, false);
 	}
 	stat_inc(vm, &stat_msr);
-	set_edx_eax(vm, v);
+	set_edx_eax(vm, val);
 	return true;
 }
 
+/* What WRMSR of each MSR refuses with #GP (SDM vol. 4 and vol. 3A, for each MSR). */
 bool vm_msr_write(struct vm *vm, uint32_t msr)
 {
-	uint64_t v = (backend->get_reg(&vm->vcpu, VREG_RDX) << 32) |
-		     (uint32_t)backend->get_reg(&vm->vcpu, VREG_RAX);
+	struct vcpu *v = &vm->vcpu;
+	uint64_t val = (backend->get_reg(v, VREG_RDX) << 32) | (uint32_t)backend->get_reg(v, VREG_RAX);
+	const struct guest_cpu *g = &vm->cpuid.guest;
+	struct arch_write w;
 	int k = kept_index(msr);
 	if (k >= 0) {
-		/* What WRMSR itself would refuse with #GP (SDM vol. 4, these MSRs). */
-		if ((kept[k].address && !canonical(v)) || (msr == MSR_SFMASK_NUM && (v >> 32))) {
-			inject_gp(vm, msr, true);
-			return false;
-		}
+		if ((kept[k].address && !canonical(val)) || (msr == MSR_SFMASK_NUM && (val >> 32)) ||
+		    (msr == MSR_PAT && !arch_pat_valid(val)))
+			return refuse(vm, msr, true);
+		backend->set_reg(v, kept[k].reg, val);
 		stat_inc(vm, &stat_msr);
-		backend->set_reg(&vm->vcpu, kept[k].reg, v);
 		return true;
 	}
 	switch (msr) {
 	case MSR_EFER_NUM:
-		if (v & ~EFER_GUEST_BITS) {
-			inject_gp(vm, msr, true);
-			return false;
-		}
-		backend->set_reg(&vm->vcpu, VREG_EFER, v);
+		if (!vm_efer_write(vm, val))
+			return false; /* #GP injected, or the VM stopped */
 		break;
 	case MSR_APIC_BASE:
-	case MSR_PAT:
+		w = arch_check_apic_base(g, v->apic_base, val);
+		if (w.gp)
+			return refuse(vm, msr, true);
+		v->apic_base = w.value;
+		break;
 	case MSR_MTRR_DEF:
+		if (!arch_mtrr_def_type_valid(val))
+			return refuse(vm, msr, true);
+		v->mtrr_def_type = val;
+		break;
 	case MSR_MISC_ENABLE:
-		break; /* accepted and ignored: nothing here depends on them yet */
+		w = arch_check_misc_enable(v->misc_enable, val);
+		if (!vm->cpuid.intel || w.gp)
+			return refuse(vm, msr, true);
+		v->misc_enable = w.value;
+		break;
+	case MSR_TSC:
+		/* The guest's TSC becomes val: only the offset changes (SDM 25.3, APM 15.30.5). */
+		backend->set_reg(v, VREG_TSC_OFFSET, val - host_tsc());
+		break;
+	case MSR_TSC_AUX:
+		if (!has_tsc_aux(vm) || (val >> 32))
+			return refuse(vm, msr, true);
+		vcpu_set_tsc_aux(v, val);
+		break;
 	default:
-		inject_gp(vm, msr, true);
-		return false;
+		return refuse(vm, msr, true);
 	}
 	stat_inc(vm, &stat_msr);
 	return true;

@@ -27,6 +27,12 @@ enum vcpu_reg {
 	/* Segment-base and system-call MSRs, kept per vCPU by the backend. */
 	VREG_FS_BASE, VREG_GS_BASE, VREG_KERNEL_GS_BASE, VREG_STAR, VREG_LSTAR, VREG_CSTAR,
 	VREG_SFMASK, VREG_SYSENTER_CS, VREG_SYSENTER_ESP, VREG_SYSENTER_EIP,
+	VREG_CR8,         /* the task-priority register as MOV CR8 sees it */
+	VREG_DR6, VREG_DR7,
+	VREG_PAT,         /* IA32_PAT */
+	VREG_TSC_OFFSET,  /* added to the host TSC for RDTSC, RDTSCP and RDMSR TSC */
+	VREG_CS_L,        /* read-only: CS.L, with EFER.LMA the vCPU is in 64-bit mode */
+	VREG_GDTR_BASE, VREG_GDTR_LIMIT, VREG_IDTR_BASE, VREG_IDTR_LIMIT,
 	VREG_COUNT
 };
 
@@ -38,7 +44,22 @@ struct vcpu {
 	struct guest_gprs gprs;
 	void *backend;      /* the VMCS or VMCB side, owned by the backend */
 	uint64_t tag;       /* VPID or ASID, 0 when tagging is off */
-	struct fpu_state fpu; /* x87/SSE registers while another vCPU runs */
+	/* State no VMCS or VMCB field holds, kept here while another vCPU runs (vcpu.c). */
+	struct fpu_state fpu; /* x87/SSE registers */
+	uint64_t dr[4];       /* DR0-DR3 */
+	uint64_t tsc_aux;     /* IA32_TSC_AUX, read by RDTSCP and RDPID */
+	/* MSRs the VMM models itself (msr.c). */
+	uint64_t apic_base, mtrr_def_type, misc_enable;
 };
+
+/* The state above as after a reset (the backend resets the rest). */
+void vcpu_reset(struct vcpu *v);
+/* Puts v's lazily switched state (above) into the CPU's registers before it runs. */
+void vcpu_load(struct vcpu *v);
+/* v is going away: its registers must not be saved into it any more. */
+void vcpu_forget(struct vcpu *v);
+/* IA32_TSC_AUX of v, wherever it is now. */
+uint64_t vcpu_tsc_aux(const struct vcpu *v);
+void vcpu_set_tsc_aux(struct vcpu *v, uint64_t val);
 
 #endif

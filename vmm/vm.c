@@ -11,15 +11,14 @@
 #define VM_DEFAULT_MEM   (64ull << 20)
 #define COM1_BASE        0x3f8
 #define COM_PORTS        8
-/* The block list holds up to this many blocks (a fragmented 16 MiB at worst). */
+/* The block list's size: 32 KiB hold 1365 blocks, plenty unless free memory is
+ * fragmented into pieces much smaller than the VM's RAM (then: not started). */
 #define RAM_BLOCKS_ORDER 3
 #define RAM_BLOCKS_CAP   ((PAGE_SIZE << RAM_BLOCKS_ORDER) / sizeof(struct gmem_block))
 
 const struct vcpu_ops *backend;
 static struct vm vms[VM_MAX];
 static unsigned nvms;
-/* The vCPU whose x87/SSE state is in the registers now. */
-static struct vcpu *fpu_owner;
 
 static void *hpa_to_ptr(uint64_t hpa)
 {
@@ -96,8 +95,7 @@ static void vm_destroy(struct vm *vm)
 {
 	if (vm->vcpu.backend)
 		backend->vcpu_destroy(&vm->vcpu);
-	if (fpu_owner == &vm->vcpu)
-		fpu_owner = NULL;
+	vcpu_forget(&vm->vcpu);
 	nested_destroy(&vm->nested);
 	gmem_destroy(&vm->ram);
 	if (vm->ram_blocks)
@@ -154,7 +152,8 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 
 	struct vcpu_boot_state boot = { entry.eip, entry.eax, entry.ebx };
 	vm->vcpu.vm = vm;
-	fpu_reset_state(&vm->vcpu.fpu);
+	vcpu_reset(&vm->vcpu);
+	vm_cpuid_init(vm);
 	return backend->vcpu_create(&vm->vcpu, &boot);
 }
 
@@ -221,11 +220,11 @@ void vm_selftest_bad_entry(void)
 	if (nvms == 0)
 		return;
 	struct vm *vm = &vms[0];
-	/* CR0 bits 63:32 are reserved: both VMX and SVM must refuse the entry. */
-	uint64_t cr0 = backend->get_reg(&vm->vcpu, VREG_CR0) | (1ull << 32);
-	kprintf("selftest: badentry: setting reserved bit 32 of vm %s's CR0; its entry must fail\n",
+	/* DR7 bits 63:32 are reserved: VMX (SDM 27.3.1.1) and SVM (APM 15.5.1) must refuse the entry. */
+	uint64_t dr7 = backend->get_reg(&vm->vcpu, VREG_DR7) | (1ull << 32);
+	kprintf("selftest: badentry: setting reserved bit 32 of vm %s's DR7; its entry must fail\n",
 		vm->cfg.name);
-	backend->set_reg(&vm->vcpu, VREG_CR0, cr0);
+	backend->set_reg(&vm->vcpu, VREG_DR7, dr7);
 }
 
 unsigned vm_count(void)
@@ -242,21 +241,10 @@ unsigned vm_failures(void)
 	return n;
 }
 
-/* Guests share the one register file: each finds its own state there. */
-static void switch_fpu(struct vcpu *v)
-{
-	if (fpu_owner == v)
-		return;
-	if (fpu_owner)
-		fpu_save(&fpu_owner->fpu);
-	fpu_restore(&v->fpu);
-	fpu_owner = v;
-}
-
 /* One exit of one VM; the scheduler below interleaves VMs exit by exit. */
 static void vm_step(struct vm *vm)
 {
-	switch_fpu(&vm->vcpu);
+	vcpu_load(&vm->vcpu);
 	struct vm_exit exit;
 	err_t err = backend->vcpu_run(&vm->vcpu, &exit);
 	if (err != ERR_OK) {

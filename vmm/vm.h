@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "lib/printf.h"
+#include "arch/x86/cpu.h"
+#include "vmm/archcheck.h"
 #include "vmm/backend.h"
 #include "vmm/config.h"
 #include "vmm/dev/uart16550.h"
@@ -20,6 +22,18 @@
 
 enum vm_state { VM_EMPTY, VM_RUNNABLE, VM_STOPPED };
 
+/* The CPUID a VM is shown (cpuid.c), computed once when it is created. */
+#define CPUID_BASIC_LEAVES 0x20
+#define CPUID_EXT_LEAVES   9
+struct vm_cpuid {
+	uint32_t max_basic, max_ext;
+	bool intel;                      /* the vendor's rules where the manuals differ */
+	struct cpuid_regs basic[CPUID_BASIC_LEAVES];
+	struct cpuid_regs ext[CPUID_EXT_LEAVES];
+	struct cpuid_view view;          /* the feature words shown */
+	struct guest_cpu guest;          /* what archcheck.c judges writes against */
+};
+
 struct vm {
 	struct vm_config cfg;
 	unsigned id;
@@ -33,6 +47,7 @@ struct vm {
 	unsigned ram_blocks_order;
 	struct nested nested;
 	struct vcpu vcpu;
+	struct vm_cpuid cpuid;
 	struct iobus io;
 	struct vuart uart;
 	char line[VM_LINE_MAX];         /* console output waiting for its newline */
@@ -51,11 +66,23 @@ void vm_run_all(void);
 void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Handles one exit (vmm/exit.c): resumes the guest or stops the VM. */
 void vm_handle_exit(struct vm *vm, const struct vm_exit *exit);
-/* CPUID for the guest (vmm/cpuid.c): the host's, with virtualization hidden and our leaves added. */
+/* Computes the CPUID vm is shown (vmm/cpuid.c): the host's, filtered, and our leaves. */
+void vm_cpuid_init(struct vm *vm);
+/* CPUID for the guest, from what vm_cpuid_init computed. */
 void vm_cpuid(struct vm *vm);
 /* RDMSR/WRMSR of an intercepted MSR (vmm/msr.c); false when a #GP was injected instead. */
 bool vm_msr_read(struct vm *vm, uint32_t msr);
 bool vm_msr_write(struct vm *vm, uint32_t msr);
+/* A hardware task switch, emulated (vmm/task.c). */
+void vm_task_switch(struct vm *vm, const struct vm_exit *e);
+/* A control-register access that exited (vmm/cr.c), RIP moved past it; false when a #GP was injected or the VM stopped. */
+bool vm_cr_access(struct vm *vm, const struct vm_exit *e);
+/* WRMSR EFER, checked as the CPU would; false when a #GP was injected or the VM stopped. */
+bool vm_efer_write(struct vm *vm, uint64_t val);
+/* Queues #GP(0) for the guest. */
+void vm_inject_gp(struct vm *vm);
+/* The general register with this number in instruction encodings (0 RAX, 1 RCX, ... 15 R15). */
+enum vcpu_reg vm_gpr_by_encoding(unsigned n);
 /* One byte of the VM's console output (its UART or the print hypercall). */
 void vm_console_putc(struct vm *vm, uint8_t byte);
 /* A hypercall (vmm/hypercall.c, ABI in vmm/hypercall_abi.h). */

@@ -350,7 +350,7 @@ def vm_tests(emulator):
             prefix + "_vm_entry_refused_for_invalid_state_stops_only_that_vm", emu, cpu=cpu, mem=mem,
             cmdline="selftest=badentry",
             modules=[(MEMTEST, "vm=victim mem=8M"), (MEMTEST, "vm=other mem=8M")],
-            expect=[r"^selftest: badentry: setting reserved bit 32 of vm victim's CR0",
+            expect=[r"^selftest: badentry: setting reserved bit 32 of vm victim's DR7",
                     r"^vm victim: guest state:$", r"^  RIP\s+[0-9a-f]{16}",
                     r"^error: vm victim: stopped: VM entry refused: invalid guest state \(exit invalid "
                     r"guest state, raw 0x(80000021|f+),",

@@ -24,6 +24,8 @@
 #define ATTR_LDT    0x082   /* P, LDT */
 
 struct svm_caps svm_caps;
+/* RDTSCP and INVPCID run in an SVM guest as on the host; CR4 is checked on every write. */
+static struct backend_features svm_features = { true, true, ~0ull };
 static uint64_t host_vmcb_pa;
 static uint64_t iopm_pa, msrpm_pa;
 
@@ -100,8 +102,9 @@ static void set_boot_state(struct vmcb *vmcb, const struct vcpu_boot_state *boot
 	s->rflags = 0x2;
 	s->rip = boot->eip;
 	s->rax = boot->eax;
-	s->dr6 = 0xffff0ff0;
+	s->dr6 = 0xffff0ff0;  /* APM 13.1.1.5, 14.1.3 */
 	s->dr7 = 0x400;
+	s->dbgctl = 0;
 	s->g_pat = PAT_DEFAULT;
 }
 
@@ -118,12 +121,21 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	v->backend = s;
 
 	struct vmcb_control *c = &s->vmcb->control;
+	/*
+	 * The guest's EFER.SVME must stay set for VMRUN (APM 15.5.1), so every
+	 * SVM instruction, INVLPGA included, is intercepted and raises #UD: the
+	 * guest is told it has no SVM.  MONITOR/MWAIT(X) likewise (CPUID hides
+	 * them), so a guest can never park the physical CPU.  CR4 writes are
+	 * checked against what CPUID shows (vmm/cr.c); CR0 writes the CPU checks.
+	 */
+	c->intercept_cr = INTERCEPT_CR_WRITE(4);
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT |
-			     INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_HLT | INTERCEPT1_IOIO |
-			     INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
+			     INTERCEPT1_RDPMC | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_HLT |
+			     INTERCEPT1_INVLPGA | INTERCEPT1_IOIO | INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
 			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT |
-			     INTERCEPT2_XSETBV;
+			     INTERCEPT2_MONITOR | INTERCEPT2_MWAIT | INTERCEPT2_MWAIT_ARMED |
+			     INTERCEPT2_XSETBV | INTERCEPT2_RDPRU;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	/* Physical interrupts stay masked by the host's RFLAGS.IF while the guest runs. */
@@ -168,6 +180,7 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	const struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
 	const struct guest_gprs *g = &v->gprs;
 	switch (r) {
 	case VREG_RAX: return s->rax;
@@ -180,6 +193,17 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CR4: return s->cr4;
 	case VREG_EFER: return s->efer & ~EFER_SVME;
 	case VREG_CPL: return s->cpl;
+	case VREG_CS_L: return (s->cs.attrib >> 9) & 1;
+	/* With V_INTR_MASKING, MOV CR8 reads and writes V_TPR (APM 15.21.1). */
+	case VREG_CR8: return c->vintr & VINTR_TPR_MASK;
+	case VREG_DR6: return s->dr6;
+	case VREG_DR7: return s->dr7;
+	case VREG_PAT: return s->g_pat;
+	case VREG_TSC_OFFSET: return c->tsc_offset;
+	case VREG_GDTR_BASE: return s->gdtr.base;
+	case VREG_GDTR_LIMIT: return s->gdtr.limit;
+	case VREG_IDTR_BASE: return s->idtr.base;
+	case VREG_IDTR_LIMIT: return s->idtr.limit;
 	/* VMLOAD/VMSAVE carry these in the VMCB (APM 15.5.2). */
 	case VREG_FS_BASE: return s->fs.base;
 	case VREG_GS_BASE: return s->gs.base;
@@ -212,6 +236,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
 	struct guest_gprs *g = &v->gprs;
 	switch (r) {
 	case VREG_RAX: s->rax = val; break;
@@ -234,6 +259,15 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_SYSENTER_CS: s->sysenter_cs = val; break;
 	case VREG_SYSENTER_ESP: s->sysenter_esp = val; break;
 	case VREG_SYSENTER_EIP: s->sysenter_eip = val; break;
+	case VREG_CR8: c->vintr = (c->vintr & ~VINTR_TPR_MASK) | (val & VINTR_TPR_MASK); break;
+	case VREG_DR6: s->dr6 = val; break;
+	case VREG_DR7: s->dr7 = val; break;
+	case VREG_PAT: s->g_pat = val; break;
+	case VREG_TSC_OFFSET: c->tsc_offset = val; break;
+	case VREG_GDTR_BASE: s->gdtr.base = val; break;
+	case VREG_GDTR_LIMIT: s->gdtr.limit = (uint32_t)val; break;
+	case VREG_IDTR_BASE: s->idtr.base = val; break;
+	case VREG_IDTR_LIMIT: s->idtr.limit = (uint32_t)val; break;
 	case VREG_RBX: g->rbx = val; break;
 	case VREG_RCX: g->rcx = val; break;
 	case VREG_RDX: g->rdx = val; break;
@@ -250,6 +284,45 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_R15: g->r15 = val; break;
 	default: break;
 	}
+}
+
+static struct vmcb_seg *vmcb_segment(struct vcpu *v, enum seg_reg r)
+{
+	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	switch (r) {
+	case SEG_ES: return &s->es;
+	case SEG_CS: return &s->cs;
+	case SEG_SS: return &s->ss;
+	case SEG_DS: return &s->ds;
+	case SEG_FS: return &s->fs;
+	case SEG_GS: return &s->gs;
+	case SEG_LDTR: return &s->ldtr;
+	default: return &s->tr;
+	}
+}
+
+/* The VMCB keeps segments in the packed form of vmm/segment.h; a not-present one is unusable (APM 15.5.1). */
+static void svm_get_seg(struct vcpu *v, enum seg_reg r, struct segment *out)
+{
+	const struct vmcb_seg *s = vmcb_segment(v, r);
+	*out = (struct segment){ s->selector, s->base, s->limit, s->attrib,
+				 !(s->attrib & SEG_ATTR_P) };
+}
+
+static void svm_set_seg(struct vcpu *v, enum seg_reg r, const struct segment *in)
+{
+	struct vmcb_seg *s = vmcb_segment(v, r);
+	*s = (struct vmcb_seg){ in->selector, in->unusable ? (uint16_t)(in->attr & ~SEG_ATTR_P) : in->attr,
+				in->limit, in->base };
+	if (r == SEG_SS)
+		((struct svm_vcpu *)v->backend)->vmcb->save.cpl = (uint8_t)seg_dpl(in);
+}
+
+/* Under NPT the CPU reads a PAE guest's PDPTEs from memory itself at VMRUN. */
+static void svm_set_pdptes(struct vcpu *v, const uint64_t pdpte[4])
+{
+	(void)v;
+	(void)pdpte;
 }
 
 static void svm_inject(struct vcpu *v, const struct vcpu_event *ev)
@@ -284,12 +357,16 @@ static void svm_dump(struct vcpu *v)
 const struct vcpu_ops svm_ops = {
 	.name = "SVM",
 	.nested = &npt_format,
+	.features = &svm_features,
 	.cpu_enable = svm_cpu_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
 	.get_reg = svm_get_reg,
 	.set_reg = svm_set_reg,
+	.get_seg = svm_get_seg,
+	.set_seg = svm_set_seg,
+	.set_pdptes = svm_set_pdptes,
 	.inject = svm_inject,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,

@@ -13,12 +13,58 @@
 #define NPF_P  (1ull << 0)
 #define NPF_W  (1ull << 1)
 #define NPF_ID (1ull << 4)
+#define NPF_WALK (1ull << 33)  /* during the guest's own page-table walk */
+
+/* CR-access EXITINFO1 with decode assists (APM 15.33.2): bit 63 valid, 3:0 the GPR. */
+#define CR_INFO_VALID (1ull << 63)
+#define CR_INFO_GPR(q) ((uint8_t)((q) & 0xf))
 
 /* Lengths of the instructions whose intercepts do not say where the next one starts. */
 #define LEN_CPUID   2
 #define LEN_HLT     1
 #define LEN_RDWRMSR 2
 #define LEN_VMMCALL 3
+#define LEN_INVD    2
+
+/* Exit codes by name, for the report of one the VMM did not expect (APM appendix C). */
+static const struct {
+	uint16_t code;
+	const char *name;
+} exit_names[] = {
+	{ 0x60, "INTR" }, { 0x61, "NMI" }, { 0x62, "SMI" }, { 0x63, "INIT" }, { 0x64, "VINTR" },
+	{ 0x65, "CR0 selective write" }, { 0x66, "IDTR read" }, { 0x67, "GDTR read" },
+	{ 0x68, "LDTR read" }, { 0x69, "TR read" }, { 0x6a, "IDTR write" }, { 0x6b, "GDTR write" },
+	{ 0x6c, "LDTR write" }, { 0x6d, "TR write" }, { 0x6e, "RDTSC" }, { 0x6f, "RDPMC" },
+	{ 0x70, "PUSHF" }, { 0x71, "POPF" }, { 0x72, "CPUID" }, { 0x73, "RSM" }, { 0x74, "IRET" },
+	{ 0x75, "software interrupt" }, { 0x76, "INVD" }, { 0x77, "PAUSE" }, { 0x78, "HLT" },
+	{ 0x79, "INVLPG" }, { 0x7a, "INVLPGA" }, { 0x7b, "IOIO" }, { 0x7c, "MSR" },
+	{ 0x7d, "task switch" }, { 0x7e, "FERR freeze" }, { 0x7f, "shutdown" }, { 0x80, "VMRUN" },
+	{ 0x81, "VMMCALL" }, { 0x82, "VMLOAD" }, { 0x83, "VMSAVE" }, { 0x84, "STGI" },
+	{ 0x85, "CLGI" }, { 0x86, "SKINIT" }, { 0x87, "RDTSCP" }, { 0x88, "ICEBP" },
+	{ 0x89, "WBINVD" }, { 0x8a, "MONITOR" }, { 0x8b, "MWAIT" }, { 0x8c, "MWAIT armed" },
+	{ 0x8d, "XSETBV" }, { 0x8e, "RDPRU" }, { 0x8f, "EFER write trap" }, { 0xa0, "INVLPGB" },
+	{ 0xa1, "illegal INVLPGB" }, { 0xa2, "INVPCID" }, { 0xa3, "MCOMMIT" }, { 0xa4, "TLBSYNC" },
+	{ 0x400, "nested page fault" }, { 0x401, "AVIC incomplete IPI" },
+	{ 0x402, "AVIC unaccelerated access" }, { 0x403, "VMGEXIT" },
+};
+
+static const char *exit_name(uint64_t code)
+{
+	if (code < 0x10)
+		return "CR read";
+	if (code < 0x20)
+		return "CR write";
+	if (code < 0x40)
+		return code < 0x30 ? "DR read" : "DR write";
+	if (code < 0x60)
+		return "exception";
+	if (code >= 0x90 && code < 0xa0)
+		return "CR write trap";
+	for (unsigned i = 0; i < sizeof(exit_names) / sizeof(exit_names[0]); i++)
+		if (exit_names[i].code == code)
+			return exit_names[i].name;
+	return NULL;
+}
 
 /* Without NRIPS the next RIP comes from the known length of the instruction. */
 static uint64_t next_rip(const struct vmcb *vmcb, unsigned len)
@@ -35,6 +81,7 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 			       .info2 = c->exitinfo2 };
 	/* VMEXIT_INVALID is -1; some implementations (QEMU) store it in 32 bits. */
 	uint64_t code = c->exitcode == 0xffffffffull ? (uint64_t)SVM_EXIT_INVALID : c->exitcode;
+	e->name = exit_name(code);
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
@@ -43,6 +90,22 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
 		e->next_rip = next_rip(vmcb, LEN_HLT);
+		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_INVD;
+		e->next_rip = next_rip(vmcb, LEN_INVD);
+		break;
+	case SVM_EXIT_RDPMC:
+		e->reason = EXIT_NO_COUNTERS;
+		break;
+	case SVM_EXIT_CR_WRITE_BASE + 4:
+		/* Without decode assists the generic layer decodes the MOV itself. */
+		e->reason = EXIT_CR_ACCESS;
+		e->cr.op = CR_MOV_TO;
+		e->cr.cr = 4;
+		e->cr.gpr = (svm_caps.decode_assists && (c->exitinfo1 & CR_INFO_VALID))
+				    ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
+		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
@@ -68,6 +131,7 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->npf.present = c->exitinfo1 & NPF_P;
 		e->npf.write = c->exitinfo1 & NPF_W;
 		e->npf.fetch = c->exitinfo1 & NPF_ID;
+		e->npf.walk = c->exitinfo1 & NPF_WALK;
 		e->npf.read = !e->npf.write && !e->npf.fetch;
 		break;
 	case SVM_EXIT_INTR:
@@ -87,6 +151,11 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_STGI:
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_ARMED:
+	case SVM_EXIT_RDPRU:
 	case SVM_EXIT_XSETBV:
 		e->reason = EXIT_HIDDEN_INSN;
 		break;

@@ -108,9 +108,11 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT1_NMI      (1u << 1)
 #define INTERCEPT1_SMI      (1u << 2)
 #define INTERCEPT1_INIT     (1u << 3)
+#define INTERCEPT1_RDPMC    (1u << 15)
 #define INTERCEPT1_CPUID    (1u << 18)
 #define INTERCEPT1_INVD     (1u << 22)
 #define INTERCEPT1_HLT      (1u << 24)
+#define INTERCEPT1_INVLPGA  (1u << 26)
 #define INTERCEPT1_IOIO     (1u << 27)
 #define INTERCEPT1_MSR      (1u << 28)
 #define INTERCEPT1_SHUTDOWN (1u << 31)
@@ -121,27 +123,40 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT2_STGI     (1u << 4)
 #define INTERCEPT2_CLGI     (1u << 5)
 #define INTERCEPT2_SKINIT   (1u << 6)
+#define INTERCEPT2_MONITOR  (1u << 10)  /* MONITOR and MONITORX */
+#define INTERCEPT2_MWAIT    (1u << 11)  /* MWAIT and MWAITX, unconditionally */
+#define INTERCEPT2_MWAIT_ARMED (1u << 12)
 #define INTERCEPT2_XSETBV   (1u << 13)
+#define INTERCEPT2_RDPRU    (1u << 14)
+/* CR intercepts (offset 0): reads in bits 15:0, writes in 31:16. */
+#define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* TLB_CONTROL (APM 15.16.1). */
 #define TLB_CONTROL_NONE      0
 #define TLB_CONTROL_ALL       1
 #define TLB_CONTROL_THIS_ASID 3
 
+/* V_TPR is bits 3:0 of the virtual-interrupt field (APM 15.21.1). */
+#define VINTR_TPR_MASK      0xfull
+
 /* EVENTINJ (APM 15.20): vector 7:0, type 10:8, EV 11, V 31, error code 63:32. */
 #define EVENTINJ_VALID     (1ull << 31)
 #define EVENTINJ_HAS_ERROR (1ull << 11)
 #define EVENTINJ_TYPE_EXC  (3ull << 8)
 
-/* Exit codes (APM vol. 2, appendix C). */
+/* Exit codes (APM vol. 2, appendix C); svm_exit.c names every one. */
 enum svm_exit_code {
+	SVM_EXIT_CR_WRITE_BASE = 0x10,
 	SVM_EXIT_EXCP_BASE = 0x40,
 	SVM_EXIT_INTR      = 0x60,
 	SVM_EXIT_NMI       = 0x61,
 	SVM_EXIT_SMI       = 0x62,
 	SVM_EXIT_INIT      = 0x63,
+	SVM_EXIT_RDPMC     = 0x6f,
 	SVM_EXIT_CPUID     = 0x72,
+	SVM_EXIT_INVD      = 0x76,
 	SVM_EXIT_HLT       = 0x78,
+	SVM_EXIT_INVLPGA   = 0x7a,
 	SVM_EXIT_IOIO      = 0x7b,
 	SVM_EXIT_MSR       = 0x7c,
 	SVM_EXIT_SHUTDOWN  = 0x7f,
@@ -152,7 +167,11 @@ enum svm_exit_code {
 	SVM_EXIT_STGI      = 0x84,
 	SVM_EXIT_CLGI      = 0x85,
 	SVM_EXIT_SKINIT    = 0x86,
+	SVM_EXIT_MONITOR   = 0x8a,
+	SVM_EXIT_MWAIT     = 0x8b,
+	SVM_EXIT_MWAIT_ARMED = 0x8c,
 	SVM_EXIT_XSETBV    = 0x8d,
+	SVM_EXIT_RDPRU     = 0x8e,
 	SVM_EXIT_NPF       = 0x400,
 	SVM_EXIT_INVALID   = -1,
 };

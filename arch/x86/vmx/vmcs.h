@@ -25,8 +25,10 @@ enum vmcs_field {
 	EPT_POINTER             = 0x201a,
 	GUEST_PHYSICAL_ADDRESS  = 0x2400,
 	VMCS_LINK_POINTER       = 0x2800,
+	GUEST_IA32_DEBUGCTL     = 0x2802,
 	GUEST_IA32_PAT          = 0x2804,
 	GUEST_IA32_EFER         = 0x2806,
+	GUEST_PDPTE0            = 0x280a,
 	HOST_IA32_PAT           = 0x2c00,
 	HOST_IA32_EFER          = 0x2c02,
 	/* 32-bit (B.3) */
@@ -48,6 +50,7 @@ enum vmcs_field {
 	EXIT_INTR_INFO          = 0x4404,
 	EXIT_INTR_ERROR         = 0x4406,
 	IDT_VECTORING_INFO      = 0x4408,
+	IDT_VECTORING_ERROR     = 0x440a,
 	EXIT_INSTRUCTION_LEN    = 0x440c,
 	GUEST_ES_LIMIT          = 0x4800, GUEST_CS_LIMIT = 0x4802, GUEST_SS_LIMIT = 0x4804,
 	GUEST_DS_LIMIT          = 0x4806, GUEST_FS_LIMIT = 0x4808, GUEST_GS_LIMIT = 0x480a,
@@ -91,24 +94,34 @@ enum vmcs_field {
 #define PIN_EXTINT_EXITING    (1u << 0)
 #define PIN_NMI_EXITING       (1u << 3)
 /* Primary processor-based controls (25.6.2). */
+#define PROC_TSC_OFFSETTING   (1u << 3)
 #define PROC_HLT_EXITING      (1u << 7)
 #define PROC_INVLPG_EXITING   (1u << 9)
+#define PROC_MWAIT_EXITING    (1u << 10)
+#define PROC_RDPMC_EXITING    (1u << 11)
 #define PROC_CR3_LOAD_EXITING (1u << 15)
 #define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_CR8_LOAD_EXITING (1u << 19)
+#define PROC_CR8_STORE_EXITING (1u << 20)
 #define PROC_IO_BITMAPS       (1u << 25)
 #define PROC_MSR_BITMAPS      (1u << 28)
+#define PROC_MONITOR_EXITING  (1u << 29)
 #define PROC_SECONDARY        (1u << 31)
 /* Secondary processor-based controls. */
 #define PROC2_EPT             (1u << 1)
+#define PROC2_RDTSCP          (1u << 3)
 #define PROC2_VPID            (1u << 5)
 #define PROC2_UNRESTRICTED    (1u << 7)
+#define PROC2_INVPCID         (1u << 12)
 /* VM-exit controls (25.7.1). */
+#define EXIT_SAVE_DEBUG       (1u << 2)
 #define EXIT_HOST_64BIT       (1u << 9)
 #define EXIT_SAVE_PAT         (1u << 18)
 #define EXIT_LOAD_PAT         (1u << 19)
 #define EXIT_SAVE_EFER        (1u << 20)
 #define EXIT_LOAD_EFER        (1u << 21)
 /* VM-entry controls (25.8.1). */
+#define ENTRY_LOAD_DEBUG      (1u << 2)
 #define ENTRY_IA32E_GUEST     (1u << 9)
 #define ENTRY_LOAD_PAT        (1u << 14)
 #define ENTRY_LOAD_EFER       (1u << 15)
@@ -124,15 +137,22 @@ enum vmcs_field {
 #define INTR_INFO_HAS_ERROR  (1u << 11)
 #define INTR_TYPE_HW_EXC     (3u << 8)
 
-/* Basic exit reasons (appendix C). */
+/* Basic exit reasons (appendix C); vmx_exit.c names every one. */
 enum vmx_exit_reason {
 	VMX_EXIT_EXCEPTION_NMI   = 0,
 	VMX_EXIT_EXTINT          = 1,
 	VMX_EXIT_TRIPLE_FAULT    = 2,
 	VMX_EXIT_INIT            = 3,
 	VMX_EXIT_SIPI            = 4,
+	VMX_EXIT_IO_SMI          = 5,
+	VMX_EXIT_OTHER_SMI       = 6,
+	VMX_EXIT_TASK_SWITCH     = 9,
 	VMX_EXIT_CPUID           = 10,
+	VMX_EXIT_GETSEC          = 11,
 	VMX_EXIT_HLT             = 12,
+	VMX_EXIT_INVD            = 13,
+	VMX_EXIT_RDPMC           = 15,
+	VMX_EXIT_RSM             = 17,
 	VMX_EXIT_VMCALL          = 18,
 	VMX_EXIT_VMCLEAR         = 19,
 	VMX_EXIT_VMXON           = 27,
@@ -142,6 +162,8 @@ enum vmx_exit_reason {
 	VMX_EXIT_WRMSR           = 32,
 	VMX_EXIT_INVALID_STATE   = 33,
 	VMX_EXIT_MSR_LOADING     = 34,
+	VMX_EXIT_MWAIT           = 36,
+	VMX_EXIT_MONITOR         = 39,
 	VMX_EXIT_MACHINE_CHECK   = 41,
 	VMX_EXIT_EPT_VIOLATION   = 48,
 	VMX_EXIT_EPT_MISCONFIG   = 49,
@@ -149,6 +171,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_PREEMPT_TIMER   = 52,
 	VMX_EXIT_INVVPID         = 53,
 	VMX_EXIT_XSETBV          = 55,
+	VMX_EXIT_REASONS         = 78,  /* one past the last the SDM defines */
 };
 #define VMX_EXIT_ENTRY_FAILURE (1u << 31)
 

@@ -34,6 +34,7 @@ struct vmx_caps vmx_caps;
 static uint64_t io_bitmaps_pa, msr_bitmap_pa;
 static uint64_t current_vmcs;
 static uint32_t pin_ctl, proc_ctl, proc2_ctl, exit_ctl, entry_ctl;
+static struct backend_features vmx_features;
 
 static struct nested_format ept_format = {
 	.name = "EPT",
@@ -94,22 +95,38 @@ static bool choose_controls(void)
 	uint32_t exit_msr = t ? MSR_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT;
 	uint32_t entry_msr = t ? MSR_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY;
 	uint32_t pin = PIN_EXTINT_EXITING | PIN_NMI_EXITING;
-	uint32_t proc = PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY;
+	/*
+	 * MONITOR/MWAIT exit (the guest is not shown them: #UD), so a guest can
+	 * never park the physical CPU; RDPMC exits (no counters are shown); CR8
+	 * exits, as without a TPR shadow the guest would write the host's TPR.
+	 */
+	uint32_t proc = PROC_TSC_OFFSETTING | PROC_HLT_EXITING | PROC_MWAIT_EXITING |
+			PROC_RDPMC_EXITING | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
+			PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_MONITOR_EXITING | PROC_SECONDARY;
 	/* VPIDs are only usable with INVVPID to retire a reused tag. */
 	bool vpid = vmx_caps.vpid && vmx_caps.invvpid && (vmx_caps.invvpid_single || vmx_caps.invvpid_all);
-	uint32_t proc2 = PROC2_EPT | PROC2_UNRESTRICTED | (vpid ? PROC2_VPID : 0);
-	uint32_t exitc = EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-			 EXIT_LOAD_PAT;
-	uint32_t entry = ENTRY_LOAD_EFER | ENTRY_LOAD_PAT;
+	/* RDTSCP/RDPID and INVPCID #UD unless enabled; CPUID hides them when they cannot be. */
+	uint32_t proc2 = PROC2_EPT | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
+			 (vpid ? PROC2_VPID : 0);
+	/* The guest's DR7 and DEBUGCTL travel in the VMCS (SDM 26.3.2.1, 28.3.1). */
+	uint32_t exitc = EXIT_SAVE_DEBUG | EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
+			 EXIT_SAVE_PAT | EXIT_LOAD_PAT;
+	uint32_t entry = ENTRY_LOAD_DEBUG | ENTRY_LOAD_EFER | ENTRY_LOAD_PAT;
 
 	/* CR3 accesses need no exit with EPT; they are cleared if the CPU lets us. */
-	return adjust_controls(pin_msr, pin, pin, "pin-based", &pin_ctl) &&
-	       adjust_controls(proc_msr, proc, proc, "processor-based", &proc_ctl) &&
-	       adjust_controls(MSR_IA32_VMX_PROCBASED2, proc2, PROC2_EPT | PROC2_UNRESTRICTED,
-			       "secondary processor-based", &proc2_ctl) &&
-	       adjust_controls(exit_msr, exitc, EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-			       "VM-exit", &exit_ctl) &&
-	       adjust_controls(entry_msr, entry, ENTRY_LOAD_EFER, "VM-entry", &entry_ctl);
+	bool ok = adjust_controls(pin_msr, pin, pin, "pin-based", &pin_ctl) &&
+		  adjust_controls(proc_msr, proc, proc, "processor-based", &proc_ctl) &&
+		  adjust_controls(MSR_IA32_VMX_PROCBASED2, proc2, PROC2_EPT | PROC2_UNRESTRICTED,
+				  "secondary processor-based", &proc2_ctl) &&
+		  adjust_controls(exit_msr, exitc, EXIT_SAVE_DEBUG | EXIT_HOST_64BIT |
+				  EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+				  "VM-exit", &exit_ctl) &&
+		  adjust_controls(entry_msr, entry, entry, "VM-entry", &entry_ctl);
+	vmx_features.rdtscp = proc2_ctl & PROC2_RDTSCP;
+	vmx_features.invpcid = proc2_ctl & PROC2_INVPCID;
+	/* CR4.VMXE is the hypervisor's: the guest's own view of it stays clear. */
+	vmx_features.cr4_supported = rdmsr(MSR_VMX_CR4_FIXED1) & ~CR4_VMXE;
+	return ok;
 }
 
 /* VMXON needs IA32_FEATURE_CONTROL to allow it; lock it ourselves if the firmware did not (SDM 24.7). */
@@ -181,7 +198,7 @@ static err_t vmx_cpu_enable(void)
  * host never uses, so they are exchanged only when another vCPU runs.  The
  * guest can change KERNEL_GS_BASE with SWAPGS, so they are read back then.
  */
-static const uint32_t switched_msrs[5] = {
+static const uint32_t switched_msrs[VMX_SWITCHED_MSRS] = {
 	0xc0000102, /* KERNEL_GS_BASE */
 	0xc0000081, /* STAR */
 	0xc0000082, /* LSTAR */
@@ -190,11 +207,27 @@ static const uint32_t switched_msrs[5] = {
 };
 static struct vmx_vcpu *msr_owner;
 
+/* DR6 is not in the VMCS either (SDM 28.3.1); it is switched with the MSRs. */
+static uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static void write_dr6(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%dr6" : : "r"(v));
+}
+
 static void load_guest_msrs(struct vmx_vcpu *x)
 {
 	if (msr_owner == x)
 		return;
-	for (unsigned i = 0; i < 5; i++) {
+	if (msr_owner)
+		msr_owner->dr6 = read_dr6();
+	write_dr6(x->dr6);
+	for (unsigned i = 0; i < VMX_SWITCHED_MSRS; i++) {
 		if (msr_owner)
 			msr_owner->msrs[i] = rdmsr(switched_msrs[i]);
 		wrmsr(switched_msrs[i], x->msrs[i]);
@@ -260,14 +293,20 @@ static void write_host_state(void)
 }
 
 /* Multiboot's machine state: flat 32-bit protected mode, paging off (unrestricted guest). */
-static void write_guest_state(struct vmx_vcpu *x, const struct vcpu_boot_state *boot)
+static void write_guest_state(struct vmx_vcpu *x, const struct vcpu_boot_state *boot,
+			      uint64_t cr4_allowed)
 {
 	uint64_t f0 = rdmsr(MSR_VMX_CR0_FIXED0), f1 = rdmsr(MSR_VMX_CR0_FIXED1);
 	/* Unrestricted guest frees PE and PG; other fixed bits are kept and hidden. */
 	f0 &= ~(CR0_PE | CR0_PG);
-	x->cr0_mask = (f0 | ~f1) & 0xffffffffull;
+	/*
+	 * The guest owns the CR0 and CR4 bits it may set, within what VMX lets
+	 * vary; writes to any other bit exit and are checked (vmm/cr.c): the
+	 * reserved ones, those of features CPUID hides, and the fixed ones.
+	 */
+	x->cr0_mask = f0 | ~f1;
 	uint64_t cr4_f0 = rdmsr(MSR_VMX_CR4_FIXED0), cr4_f1 = rdmsr(MSR_VMX_CR4_FIXED1);
-	x->cr4_mask = (cr4_f0 | ~cr4_f1) & 0xffffffffull;
+	x->cr4_mask = cr4_f0 | ~cr4_f1 | ~cr4_allowed;
 
 	uint64_t cr0 = CR0_PE | CR0_ET;
 	vmwrite(GUEST_CR0, (cr0 | f0) & f1);
@@ -277,7 +316,9 @@ static void write_guest_state(struct vmx_vcpu *x, const struct vcpu_boot_state *
 	vmwrite(CR4_READ_SHADOW, 0);
 	vmwrite(CR4_GUEST_HOST_MASK, x->cr4_mask);
 	vmwrite(GUEST_CR3, 0);
-	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_DR7, DR7_RESET);
+	vmwrite(GUEST_IA32_DEBUGCTL, 0);
+	x->dr6 = DR6_RESET;
 	vmwrite(GUEST_RSP, 0);
 	vmwrite(GUEST_RIP, boot->eip);
 	vmwrite(GUEST_RFLAGS, 0x2);
@@ -344,7 +385,7 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 		  vmwrite(MSR_BITMAP, msr_bitmap_pa) && vmwrite(EXCEPTION_BITMAP, 0) &&
 		  vmwrite(CR3_TARGET_COUNT, 0) && vmwrite(EXIT_MSR_STORE_COUNT, 0) &&
 		  vmwrite(EXIT_MSR_LOAD_COUNT, 0) && vmwrite(ENTRY_MSR_LOAD_COUNT, 0) &&
-		  vmwrite(ENTRY_INTR_INFO, 0);
+		  vmwrite(ENTRY_INTR_INFO, 0) && vmwrite(TSC_OFFSET, 0);
 	if (x->vpid)
 		ok = ok && vmwrite(VMCS_VPID, x->vpid);
 	if (!ok) {
@@ -353,7 +394,7 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 		return ERR_UNSUPPORTED;
 	}
 	write_host_state();
-	write_guest_state(x, boot);
+	write_guest_state(x, boot, v->vm->cpuid.guest.cr4_allowed);
 	v->gprs.rax = boot->eax;
 	v->gprs.rbx = boot->ebx;
 	return ERR_OK;
@@ -447,6 +488,16 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_EFER: return vmread(GUEST_IA32_EFER);
 	/* SS.DPL is the CPL (SDM 26.3.1.5). */
 	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
+	case VREG_CS_L: return (vmread(GUEST_CS_AR) >> 13) & 1;
+	case VREG_CR8: return x->tpr;
+	case VREG_DR6: return msr_owner == x ? read_dr6() : x->dr6;
+	case VREG_DR7: return vmread(GUEST_DR7);
+	case VREG_PAT: return vmread(GUEST_IA32_PAT);
+	case VREG_TSC_OFFSET: return vmread(TSC_OFFSET);
+	case VREG_GDTR_BASE: return vmread(GUEST_GDTR_BASE);
+	case VREG_GDTR_LIMIT: return vmread(GUEST_GDTR_LIMIT);
+	case VREG_IDTR_BASE: return vmread(GUEST_IDTR_BASE);
+	case VREG_IDTR_LIMIT: return vmread(GUEST_IDTR_LIMIT);
 	case VREG_FS_BASE: return vmread(GUEST_FS_BASE);
 	case VREG_GS_BASE: return vmread(GUEST_GS_BASE);
 	case VREG_SYSENTER_CS: return vmread(GUEST_SYSENTER_CS);
@@ -482,6 +533,20 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); break;
 	case VREG_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); break;
 	case VREG_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); break;
+	/* Without a TPR shadow the TPR is only the value MOV CR8 reads back. */
+	case VREG_CR8: x->tpr = (uint8_t)(val & 0xf); break;
+	case VREG_DR6:
+		x->dr6 = val;
+		if (msr_owner == x)
+			write_dr6(val);
+		break;
+	case VREG_DR7: vmwrite(GUEST_DR7, val); break;
+	case VREG_PAT: vmwrite(GUEST_IA32_PAT, val); break;
+	case VREG_TSC_OFFSET: vmwrite(TSC_OFFSET, val); break;
+	case VREG_GDTR_BASE: vmwrite(GUEST_GDTR_BASE, val); break;
+	case VREG_GDTR_LIMIT: vmwrite(GUEST_GDTR_LIMIT, val); break;
+	case VREG_IDTR_BASE: vmwrite(GUEST_IDTR_BASE, val); break;
+	case VREG_IDTR_LIMIT: vmwrite(GUEST_IDTR_LIMIT, val); break;
 	case VREG_CR0:
 		vmwrite(CR0_READ_SHADOW, val);
 		vmwrite(GUEST_CR0, (val & ~x->cr0_mask) | (vmread(GUEST_CR0) & x->cr0_mask));
@@ -506,6 +571,52 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	}
 	default: break;
 	}
+}
+
+/* The selector, base, limit and access-rights fields of each segment register (SDM B.1-B.4). */
+static const struct {
+	enum vmcs_field sel, base, limit, ar;
+} seg_fields[SEG_COUNT] = {
+	[SEG_ES] = { GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR },
+	[SEG_CS] = { GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR },
+	[SEG_SS] = { GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR },
+	[SEG_DS] = { GUEST_DS_SEL, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR },
+	[SEG_FS] = { GUEST_FS_SEL, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR },
+	[SEG_GS] = { GUEST_GS_SEL, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR },
+	[SEG_LDTR] = { GUEST_LDTR_SEL, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR },
+	[SEG_TR] = { GUEST_TR_SEL, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR },
+};
+
+/* VMX access rights hold descriptor bits 55:52 at 15:12 and "unusable" at 16 (SDM table 25-2). */
+static void vmx_get_seg(struct vcpu *v, enum seg_reg r, struct segment *s)
+{
+	make_current(v->backend);
+	uint64_t ar = vmread(seg_fields[r].ar);
+	*s = (struct segment){
+		.selector = (uint16_t)vmread(seg_fields[r].sel),
+		.base = vmread(seg_fields[r].base),
+		.limit = (uint32_t)vmread(seg_fields[r].limit),
+		.attr = (uint16_t)((ar & 0xff) | ((ar >> 4) & 0xf00)),
+		.unusable = ar & AR_UNUSABLE,
+	};
+}
+
+static void vmx_set_seg(struct vcpu *v, enum seg_reg r, const struct segment *s)
+{
+	make_current(v->backend);
+	uint64_t ar = (s->attr & 0xffu) | ((s->attr & 0xf00u) << 4) | (s->unusable ? AR_UNUSABLE : 0);
+	vmwrite(seg_fields[r].sel, s->selector);
+	vmwrite(seg_fields[r].base, s->base);
+	vmwrite(seg_fields[r].limit, s->limit);
+	vmwrite(seg_fields[r].ar, ar);
+}
+
+/* With EPT and PAE paging, VM entry takes the PDPTEs from the VMCS (SDM 26.3.2.4). */
+static void vmx_set_pdptes(struct vcpu *v, const uint64_t pdpte[4])
+{
+	make_current(v->backend);
+	for (unsigned i = 0; i < 4; i++)
+		vmwrite((enum vmcs_field)(GUEST_PDPTE0 + 2 * i), pdpte[i]);
 }
 
 static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
@@ -548,12 +659,16 @@ static void vmx_dump(struct vcpu *v)
 const struct vcpu_ops vmx_ops = {
 	.name = "VMX",
 	.nested = &ept_format,
+	.features = &vmx_features,
 	.cpu_enable = vmx_cpu_enable,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_run = vmx_vcpu_run,
 	.get_reg = vmx_get_reg,
 	.set_reg = vmx_set_reg,
+	.get_seg = vmx_get_seg,
+	.set_seg = vmx_set_seg,
+	.set_pdptes = vmx_set_pdptes,
 	.inject = vmx_inject,
 	.flush_tlb = vmx_flush_tlb,
 	.dump = vmx_dump,

@@ -9,14 +9,20 @@
 #include "vmm/exit.h"
 #include "vmm/vcpu.h"
 
+#define VMX_SWITCHED_MSRS 5
+#define DR6_RESET 0xffff0ff0ull  /* SDM 17.2.3 and table 9-1 */
+#define DR7_RESET 0x400ull
+
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	uint64_t eptp;
 	bool launched;      /* VMLAUNCH done: the next entry is VMRESUME */
 	uint16_t vpid;      /* 0: untagged */
 	uint64_t cr0_mask, cr4_mask;
-	/* KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK while another vCPU's are loaded. */
-	uint64_t msrs[5];
+	uint8_t tpr;        /* CR8 as the guest last wrote it */
+	/* DR6, KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK while another vCPU's are loaded. */
+	uint64_t dr6;
+	uint64_t msrs[VMX_SWITCHED_MSRS];
 };
 
 extern struct vmx_caps vmx_caps;

@@ -1,0 +1,207 @@
+/* cr.c: control-register accesses that exit (MOV to/from CR0, CR4, CR8, CLTS, LMSW) and EFER writes, checked as the CPU would. */
+#include "drivers/console.h"
+#include "vmm/emul/movcr.h"
+#include "vmm/guest_mem.h"
+#include "vmm/vm.h"
+
+VM_STAT(stat_cr_writes, "control-register writes emulated");
+VM_STAT(stat_cr_gp, "control-register writes refused with #GP");
+
+#define VEC_GP 13
+
+/* General registers in instruction-encoding order (ModRM.reg / rm with REX). */
+static const enum vcpu_reg gpr_by_encoding[16] = {
+	VREG_RAX, VREG_RCX, VREG_RDX, VREG_RBX, VREG_RSP, VREG_RBP, VREG_RSI, VREG_RDI,
+	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
+};
+
+enum vcpu_reg vm_gpr_by_encoding(unsigned n)
+{
+	return gpr_by_encoding[n & 15];
+}
+
+static struct cr_state cr_state(struct vcpu *v)
+{
+	return (struct cr_state){
+		.cr0 = backend->get_reg(v, VREG_CR0),
+		.cr3 = backend->get_reg(v, VREG_CR3),
+		.cr4 = backend->get_reg(v, VREG_CR4),
+		.efer = backend->get_reg(v, VREG_EFER),
+		.cs_l = backend->get_reg(v, VREG_CS_L) != 0,
+	};
+}
+
+static bool in_64bit_mode(const struct cr_state *s)
+{
+	return (s->efer & ARCH_EFER_LMA) && s->cs_l;
+}
+
+void vm_inject_gp(struct vm *vm)
+{
+	struct vcpu_event gp = { VEC_GP, true, 0 };
+	backend->inject(&vm->vcpu, &gp);
+}
+
+/* PAE paging keeps four PDPTEs in the CPU, loaded from CR3 (SDM 4.4.1): a reserved bit is a #GP. */
+static bool load_pdptes(struct vm *vm, uint64_t cr3)
+{
+	uint64_t pdpte[4];
+	if (gmem_read(&vm->ram, cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte)) != ERR_OK) {
+		vm_stop(vm, true, "PAE page-directory-pointer table at guest-physical %#llx is outside RAM",
+			(unsigned long long)(cr3 & 0xffffffe0ull));
+		return false;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		if (!ptwalk_pdpte_valid(pdpte[i], vm->cpuid.guest.phys_bits)) {
+			vm_inject_gp(vm);
+			return false;
+		}
+	}
+	backend->set_pdptes(&vm->vcpu, pdpte);
+	return true;
+}
+
+/* Installs a checked value, or raises the #GP the check asked for; false when the write did not happen. */
+static bool apply(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, uint64_t cr3)
+{
+	if (w->gp) {
+		stat_inc(vm, &stat_cr_gp);
+		log_debug("vm %s: write to %s refused with #GP\n", vm->cfg.name, vcpu_reg_name(reg));
+		vm_inject_gp(vm);
+		return false;
+	}
+	if (w->load_pdptes && !load_pdptes(vm, cr3))
+		return false;
+	stat_inc(vm, &stat_cr_writes);
+	backend->set_reg(&vm->vcpu, reg, w->value);
+	if (w->flush_tlb)
+		backend->flush_tlb(&vm->vcpu);
+	return true;
+}
+
+bool vm_efer_write(struct vm *vm, uint64_t val)
+{
+	struct cr_state s = cr_state(&vm->vcpu);
+	struct arch_write w = arch_check_efer(&vm->cpuid.guest, &s, val);
+	return apply(vm, VREG_EFER, &w, s.cr3);
+}
+
+static bool cr_access(struct vm *vm, const struct vm_exit *e);
+
+/* MOV to CRn; outside 64-bit mode the operand is 32 bits wide. */
+static bool cr_write(struct vm *vm, unsigned cr, uint64_t val)
+{
+	struct cr_state s = cr_state(&vm->vcpu);
+	if (!in_64bit_mode(&s))
+		val = (uint32_t)val;
+	struct arch_write w;
+	switch (cr) {
+	case 0:
+		w = arch_check_cr0(&s, val);
+		return apply(vm, VREG_CR0, &w, s.cr3);
+	case 4:
+		w = arch_check_cr4(&vm->cpuid.guest, &s, val);
+		return apply(vm, VREG_CR4, &w, s.cr3);
+	case 3: {
+		/* Only CPUs without the true VMX controls exit on CR3 (the default1 class). */
+		bool pae = (s.cr0 & ARCH_CR0_PG) && (s.cr4 & ARCH_CR4_PAE) && !(s.efer & ARCH_EFER_LMA);
+		uint64_t reserved = ~0ull << vm->cpuid.guest.phys_bits;
+		if (s.cr4 & ARCH_CR4_PCIDE)
+			val &= ~(1ull << 63); /* the no-invalidate hint (SDM 4.10.4.1); we flush anyway */
+		w = (struct arch_write){ .gp = in_64bit_mode(&s) && (val & reserved), .value = val,
+					 .flush_tlb = true, .load_pdptes = pae };
+		return apply(vm, VREG_CR3, &w, val);
+	}
+	case 8:
+		/* Bits 63:4 of CR8 are reserved (SDM 2.5). */
+		w = (struct arch_write){ .gp = val >> 4, .value = val };
+		return apply(vm, VREG_CR8, &w, s.cr3);
+	default:
+		vm_stop(vm, true, "MOV to CR%u exited, which this VMM never asks for", cr);
+		return false;
+	}
+}
+
+/*
+ * The exit named the control register but not the general one (SVM without
+ * decode assists): read the MOV at CS:RIP and decode it.  Nothing else runs
+ * in this VM meanwhile, so the bytes are those the CPU just executed.
+ */
+static bool decode_mov_cr(struct vm *vm, const struct vm_exit *e, struct vm_exit *out)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct segment cs;
+	uint8_t bytes[15];
+	backend->get_seg(v, SEG_CS, &cs);
+	struct cr_state s = cr_state(v);
+	bool mode64 = in_64bit_mode(&s);
+	uint64_t rip = backend->get_reg(v, VREG_RIP);
+	uint64_t la = mode64 ? rip : (uint32_t)(cs.base + rip);
+	struct lin_result r = vm_read_linear(vm, la, bytes, sizeof(bytes), LIN_FETCH);
+	struct movcr m;
+	if (r.status != PTWALK_OK) {
+		/* The last bytes may lie on a page the instruction does not reach: try fewer. */
+		unsigned n = (unsigned)(0x1000 - (la & 0xfff));
+		if (n >= sizeof(bytes) ||
+		    vm_read_linear(vm, la, bytes, n, LIN_FETCH).status != PTWALK_OK)
+			n = 0;
+		if (!n || !movcr_decode(bytes, n, mode64, &m))
+			goto fail;
+	} else if (!movcr_decode(bytes, sizeof(bytes), mode64, &m)) {
+		goto fail;
+	}
+	if (m.cr != e->cr.cr || m.to_cr != (e->cr.op == CR_MOV_TO))
+		goto fail;
+	*out = *e;
+	out->cr.gpr = m.gpr;
+	if (!out->next_rip)
+		out->next_rip = rip + m.len;
+	return true;
+fail:
+	vm_stop(vm, true, "cannot decode the MOV to CR%u at RIP %#llx", e->cr.cr,
+		(unsigned long long)rip);
+	return false;
+}
+
+/* Performs the access and moves RIP past the instruction; false when it faulted or the VM stopped. */
+bool vm_cr_access(struct vm *vm, const struct vm_exit *exit)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct vm_exit decoded;
+	const struct vm_exit *e = exit;
+	if (e->cr.gpr == CR_GPR_UNKNOWN) {
+		if (!decode_mov_cr(vm, exit, &decoded))
+			return false;
+		e = &decoded;
+	}
+	if (!cr_access(vm, e))
+		return false;
+	backend->set_reg(v, VREG_RIP, e->next_rip);
+	return true;
+}
+
+static bool cr_access(struct vm *vm, const struct vm_exit *e)
+{
+	struct vcpu *v = &vm->vcpu;
+	uint64_t cr0;
+	switch (e->cr.op) {
+	case CR_MOV_TO:
+		return cr_write(vm, e->cr.cr, backend->get_reg(v, gpr_by_encoding[e->cr.gpr & 15]));
+	case CR_MOV_FROM: {
+		enum vcpu_reg src = e->cr.cr == 8 ? VREG_CR8 : e->cr.cr == 3 ? VREG_CR3
+						   : e->cr.cr == 4 ? VREG_CR4 : VREG_CR0;
+		uint64_t val = backend->get_reg(v, src);
+		struct cr_state s = cr_state(v);
+		backend->set_reg(v, gpr_by_encoding[e->cr.gpr & 15], in_64bit_mode(&s) ? val : (uint32_t)val);
+		return true;
+	}
+	case CR_CLTS:
+		cr0 = backend->get_reg(v, VREG_CR0);
+		return cr_write(vm, 0, cr0 & ~(uint64_t)ARCH_CR0_TS);
+	case CR_LMSW:
+		/* LMSW loads CR0[3:0] but cannot clear PE (SDM vol. 2A, LMSW). */
+		cr0 = backend->get_reg(v, VREG_CR0);
+		return cr_write(vm, 0, (cr0 & ~0xeull) | (e->cr.lmsw & 0xfu) | (cr0 & ARCH_CR0_PE));
+	}
+	return false;
+}

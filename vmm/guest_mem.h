@@ -1,0 +1,29 @@
+/* guest_mem.h: a vCPU's view of its memory by linear address, through its own page tables (mm/ptwalk.c) and its RAM. */
+#ifndef VMM_GUEST_MEM_H
+#define VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mm/ptwalk.h"
+
+struct vm;
+
+enum lin_access {
+	LIN_FETCH,     /* an instruction fetch at the vCPU's CPL */
+	LIN_IMPLICIT,  /* the CPU's own read or write of a GDT, LDT, IDT or TSS: supervisor */
+};
+
+/* How an access went: done, a #PF the CPU would raise, or a table or page outside RAM. */
+struct lin_result {
+	enum ptwalk_status status;  /* PTWALK_OK, PTWALK_FAULT (error_code, cr2) or PTWALK_NOT_RAM (gpa) */
+	uint32_t error_code;
+	uint64_t cr2;
+	uint64_t gpa;
+};
+
+/* Copies len bytes at linear address la out of / into the guest, page by page. */
+struct lin_result vm_read_linear(struct vm *vm, uint64_t la, void *dst, unsigned len,
+				 enum lin_access how);
+struct lin_result vm_write_linear(struct vm *vm, uint64_t la, const void *src, unsigned len);
+
+#endif
