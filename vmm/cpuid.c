@@ -120,58 +120,45 @@ void vm_cpuid_init(struct vm *vm)
 	c->guest.phys_bits = cpu.phys_bits;
 	c->guest.intel = c->intel;
 	c->guest.x2apic = false;
+	c->special = (1u << 1) | (1u << 4) | (1u << 7);
+	vm_cpuid_limit(vm, false);
 }
 
-/* The leaf as the vCPU sees it now: a few bits follow its state (APIC_BASE.EN, MISC_ENABLE). */
-static struct cpuid_regs guest_leaf(struct vm *vm, uint32_t leaf, uint32_t sub)
+void vm_cpuid_limit(struct vm *vm, bool limit)
+{
+	struct vm_cpuid *c = &vm->cpuid;
+	/* IA32_MISC_ENABLE.LIMIT_CPUID caps the basic leaves at 2 (SDM vol. 4, table 2-2). */
+	c->cur_max_basic = limit && c->max_basic > 2 ? 2 : c->max_basic;
+	c->basic[0].eax = c->cur_max_basic;
+}
+
+/* Leaves outside the table, and the few that depend on the subleaf or the vCPU's state. */
+static struct cpuid_regs other_leaf(struct vm *vm, uint32_t leaf, uint32_t sub)
 {
 	const struct vm_cpuid *c = &vm->cpuid;
-	struct vcpu *v = &vm->vcpu;
-	uint32_t max_basic = (v->misc_enable & ARCH_MISC_ENABLE_LIMIT_CPUID) && c->max_basic > 2
-				     ? 2 : c->max_basic;
-
 	if (leaf == HV_CPUID_LEAF_SIGNATURE)
 		/* "hvmicrovisor" in EBX, ECX, EDX (vmm/hypercall_abi.h). */
 		return (struct cpuid_regs){ HV_CPUID_MAX_LEAF, 0x696d7668, 0x766f7263, 0x726f7369 };
 	if ((leaf & 0xf0000000u) == 0x40000000u)
 		return (struct cpuid_regs){ 0, 0, 0, 0 };
-	if (leaf >= EXT_BASE) {
-		if (leaf <= c->max_ext)
-			return c->ext[leaf - EXT_BASE];
-		/* Beyond the last extended leaf: Intel repeats the last basic leaf, AMD gives zeros. */
+	if (leaf >= EXT_BASE && leaf <= c->max_ext)
+		return c->ext[leaf - EXT_BASE];
+	if (leaf > c->cur_max_basic) {
+		/* Beyond the last leaf: Intel repeats the last basic leaf, AMD gives zeros. */
 		if (!c->intel)
 			return (struct cpuid_regs){ 0, 0, 0, 0 };
-		leaf = max_basic;
-	}
-	if (leaf > max_basic) {
-		if (!c->intel)
-			return (struct cpuid_regs){ 0, 0, 0, 0 };
-		leaf = max_basic;
+		leaf = c->cur_max_basic;
 	}
 	struct cpuid_regs r = c->basic[leaf];
-	switch (leaf) {
-	case 0:
-		r.eax = max_basic;
-		break;
-	case 1:
+	if (leaf == 1 && (vm->vcpu.apic_base & ARCH_APIC_BASE_EN))
 		/* CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN (SDM 10.4.3). */
-		if (v->apic_base & ARCH_APIC_BASE_EN)
-			r.edx |= F1D_APIC;
-		break;
-	case 4:
+		r.edx |= F1D_APIC;
+	else if (leaf == 4 && c->intel) {
 		/* Deterministic cache parameters: the host's caches, one core, one thread. */
-		if (c->intel) {
-			r = cpuid(4, sub);
-			r.eax &= ~LEAF4_SHARING_MASK;
-		}
-		break;
-	case 7:
-		if (sub != 0)
-			r = (struct cpuid_regs){ 0, 0, 0, 0 };
-		break;
-	default:
-		break;
-	}
+		r = cpuid(4, sub);
+		r.eax &= ~LEAF4_SHARING_MASK;
+	} else if (leaf == 7 && sub != 0)
+		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 	return r;
 }
 
@@ -180,7 +167,10 @@ void vm_cpuid(struct vm *vm)
 	struct vcpu *v = &vm->vcpu;
 	uint32_t leaf = (uint32_t)backend->get_reg(v, VREG_RAX);
 	uint32_t sub = (uint32_t)backend->get_reg(v, VREG_RCX);
-	struct cpuid_regs r = guest_leaf(vm, leaf, sub);
+	const struct vm_cpuid *c = &vm->cpuid;
+	/* Most leaves are the table's as they are; 1, 4 and 7 are marked special. */
+	struct cpuid_regs r = leaf <= c->cur_max_basic && !(c->special >> leaf & 1)
+				      ? c->basic[leaf] : other_leaf(vm, leaf, sub);
 
 	stat_inc(vm, &stat_cpuid);
 	backend->set_reg(v, VREG_RAX, r.eax);

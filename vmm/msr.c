@@ -151,6 +151,7 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 		if (!vm->cpuid.intel || w.gp)
 			return refuse(vm, msr, true);
 		v->misc_enable = w.value;
+		vm_cpuid_limit(vm, w.value & ARCH_MISC_ENABLE_LIMIT_CPUID);
 		break;
 	case MSR_TSC:
 		/* The guest's TSC becomes val: only the offset changes (SDM 25.3, APM 15.30.5). */

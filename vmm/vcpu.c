@@ -1,5 +1,6 @@
 /* vcpu.c: every piece of register state a guest can write, where each is kept, and the part switched lazily here. */
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpufeatures.h"
 #include "vmm/archcheck.h"
 #include "vmm/vcpu.h"
 
@@ -31,7 +32,7 @@
  * vendors disable breakpoints in DR7 at every exit (SDM 28.5.1; APM 15.6),
  * so a guest's values can stay in the registers until another vCPU runs.
  */
-static struct vcpu *lazy_owner;
+struct vcpu *vcpu_lazy_owner;
 
 static const char *const names[VREG_COUNT] = {
 	[VREG_RAX] = "RAX", [VREG_RBX] = "RBX", [VREG_RCX] = "RCX", [VREG_RDX] = "RDX",
@@ -63,7 +64,8 @@ static void save_lazy(struct vcpu *v)
 	__asm__ volatile("mov %%dr1, %0" : "=r"(v->dr[1]));
 	__asm__ volatile("mov %%dr2, %0" : "=r"(v->dr[2]));
 	__asm__ volatile("mov %%dr3, %0" : "=r"(v->dr[3]));
-	v->tsc_aux = rdmsr(MSR_TSC_AUX);
+	if (cpu.tsc_aux)
+		v->tsc_aux = rdmsr(MSR_TSC_AUX);
 }
 
 static void restore_lazy(const struct vcpu *v)
@@ -73,7 +75,8 @@ static void restore_lazy(const struct vcpu *v)
 	__asm__ volatile("mov %0, %%dr1" : : "r"(v->dr[1]));
 	__asm__ volatile("mov %0, %%dr2" : : "r"(v->dr[2]));
 	__asm__ volatile("mov %0, %%dr3" : : "r"(v->dr[3]));
-	wrmsr(MSR_TSC_AUX, v->tsc_aux);
+	if (cpu.tsc_aux)
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 }
 
 /*
@@ -92,30 +95,28 @@ void vcpu_reset(struct vcpu *v)
 	v->misc_enable = ARCH_MISC_ENABLE_RESET;
 }
 
-void vcpu_load(struct vcpu *v)
+void vcpu_switch_lazy(struct vcpu *v)
 {
-	if (lazy_owner == v)
-		return;
-	if (lazy_owner)
-		save_lazy(lazy_owner);
+	if (vcpu_lazy_owner)
+		save_lazy(vcpu_lazy_owner);
 	restore_lazy(v);
-	lazy_owner = v;
+	vcpu_lazy_owner = v;
 }
 
 void vcpu_forget(struct vcpu *v)
 {
-	if (lazy_owner == v)
-		lazy_owner = NULL;
+	if (vcpu_lazy_owner == v)
+		vcpu_lazy_owner = NULL;
 }
 
 uint64_t vcpu_tsc_aux(const struct vcpu *v)
 {
-	return lazy_owner == v ? rdmsr(MSR_TSC_AUX) : v->tsc_aux;
+	return vcpu_lazy_owner == v && cpu.tsc_aux ? rdmsr(MSR_TSC_AUX) : v->tsc_aux;
 }
 
 void vcpu_set_tsc_aux(struct vcpu *v, uint64_t val)
 {
 	v->tsc_aux = val;
-	if (lazy_owner == v)
+	if (vcpu_lazy_owner == v && cpu.tsc_aux)
 		wrmsr(MSR_TSC_AUX, val);
 }

@@ -54,8 +54,16 @@ struct vcpu {
 
 /* The state above as after a reset (the backend resets the rest). */
 void vcpu_reset(struct vcpu *v);
-/* Puts v's lazily switched state (above) into the CPU's registers before it runs. */
-void vcpu_load(struct vcpu *v);
+/* The vCPU whose lazily switched state (above) is in the CPU's registers. */
+extern struct vcpu *vcpu_lazy_owner;
+void vcpu_switch_lazy(struct vcpu *v);
+
+/* Puts v's lazily switched state into the CPU's registers before it runs. */
+static inline void vcpu_load(struct vcpu *v)
+{
+	if (vcpu_lazy_owner != v)
+		vcpu_switch_lazy(v);
+}
 /* v is going away: its registers must not be saved into it any more. */
 void vcpu_forget(struct vcpu *v);
 /* IA32_TSC_AUX of v, wherever it is now. */

@@ -27,6 +27,8 @@ enum vm_state { VM_EMPTY, VM_RUNNABLE, VM_STOPPED };
 #define CPUID_EXT_LEAVES   9
 struct vm_cpuid {
 	uint32_t max_basic, max_ext;
+	uint32_t cur_max_basic;          /* max_basic, or 2 under MISC_ENABLE.LIMIT_CPUID */
+	uint32_t special;                /* basic leaves not answered from the table as they are */
 	bool intel;                      /* the vendor's rules where the manuals differ */
 	struct cpuid_regs basic[CPUID_BASIC_LEAVES];
 	struct cpuid_regs ext[CPUID_EXT_LEAVES];
@@ -68,6 +70,8 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) PRINTF_LIKE(3, 4)
 void vm_handle_exit(struct vm *vm, const struct vm_exit *exit);
 /* Computes the CPUID vm is shown (vmm/cpuid.c): the host's, filtered, and our leaves. */
 void vm_cpuid_init(struct vm *vm);
+/* MISC_ENABLE.LIMIT_CPUID changed. */
+void vm_cpuid_limit(struct vm *vm, bool limit);
 /* CPUID for the guest, from what vm_cpuid_init computed. */
 void vm_cpuid(struct vm *vm);
 /* RDMSR/WRMSR of an intercepted MSR (vmm/msr.c); false when a #GP was injected instead. */

@@ -14,6 +14,8 @@
 #define CPUIDX1_ECX_SVM     (1u << 2)
 #define CPUIDX1_EDX_NX      (1u << 20)
 #define CPUIDX1_EDX_PAGE1G  (1u << 26)
+#define CPUIDX1_EDX_RDTSCP  (1u << 27)
+#define CPUID7_ECX_RDPID    (1u << 22)
 
 struct cpu_features cpu;
 
@@ -47,12 +49,15 @@ void cpu_detect(void)
 		cpu.pge = r.edx & CPUID1_EDX_PGE;
 	}
 
+	if (max_leaf >= 7)
+		cpu.tsc_aux = (cpuid(7, 0).ecx & CPUID7_ECX_RDPID) != 0;
 	uint32_t max_ext = cpuid(0x80000000, 0).eax;
 	if (max_ext >= 0x80000001) {
 		r = cpuid(0x80000001, 0);
 		cpu.svm = r.ecx & CPUIDX1_ECX_SVM;
 		cpu.nx = r.edx & CPUIDX1_EDX_NX;
 		cpu.pages_1g = r.edx & CPUIDX1_EDX_PAGE1G;
+		cpu.tsc_aux |= (r.edx & CPUIDX1_EDX_RDTSCP) != 0;
 	}
 	if (max_ext >= 0x80000004) {
 		for (uint32_t i = 0; i < 3; i++) {

@@ -15,6 +15,7 @@ struct cpu_features {
 	bool pge;        /* global pages */
 	bool pcid;
 	bool x2apic;
+	bool tsc_aux;    /* IA32_TSC_AUX exists (RDTSCP or RDPID) */
 	bool vmx;        /* Intel VT-x */
 	bool svm;        /* AMD-V */
 };

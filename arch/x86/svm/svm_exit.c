@@ -81,7 +81,6 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 			       .info2 = c->exitinfo2 };
 	/* VMEXIT_INVALID is -1; some implementations (QEMU) store it in 32 bits. */
 	uint64_t code = c->exitcode == 0xffffffffull ? (uint64_t)SVM_EXIT_INVALID : c->exitcode;
-	e->name = exit_name(code);
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
@@ -167,6 +166,8 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 			e->reason = EXIT_EXCEPTION;
 			e->exc.vector = (uint8_t)(c->exitcode - SVM_EXIT_EXCP_BASE);
 		}
+		/* Named only here, off the path of the exits that are handled. */
+		e->name = exit_name(code);
 		break;
 	}
 }

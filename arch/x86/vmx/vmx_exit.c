@@ -82,8 +82,6 @@ void vmx_decode_exit(struct vm_exit *e)
 	uint16_t basic = (uint16_t)reason;
 	*e = (struct vm_exit){ .reason = EXIT_UNKNOWN, .raw = reason, .qual = q };
 	e->next_rip = vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LEN);
-	if (basic < VMX_EXIT_REASONS)
-		e->name = exit_names[basic];
 
 	if (reason & VMX_EXIT_ENTRY_FAILURE) {
 		e->reason = EXIT_INVALID_STATE;
@@ -141,6 +139,7 @@ void vmx_decode_exit(struct vm_exit *e)
 		break;
 	case VMX_EXIT_EPT_MISCONFIG:
 		e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
+		e->name = exit_names[basic];
 		break;
 	case VMX_EXIT_EXTINT:
 	case VMX_EXIT_IO_SMI:
@@ -180,6 +179,8 @@ void vmx_decode_exit(struct vm_exit *e)
 		/* VMCLEAR .. VMXON: the guest was told it has no VMX. */
 		if (basic >= VMX_EXIT_VMCLEAR && basic <= VMX_EXIT_VMXON)
 			e->reason = EXIT_HIDDEN_INSN;
+		else if (basic < VMX_EXIT_REASONS)
+			e->name = exit_names[basic];
 		break;
 	}
 }
