@@ -81,6 +81,12 @@ struct walk {
 	unsigned maxphy;
 };
 
+/* 32-bit paging's M for 4 MiB pages: MAXPHYADDR, but no more than PSE-36 reaches. */
+static unsigned pse36_maxphy(const struct walk *w)
+{
+	return w->maxphy < PSE36_MAXPHY ? w->maxphy : PSE36_MAXPHY;
+}
+
 /*
  * The bits of entry e at level that must be 0.  32-bit paging: only 4 MiB
  * PDEs have any, bits 21:(M-19) beyond PSE-36 (table 4-4).  PAE: bits 62:M
@@ -94,10 +100,8 @@ static uint64_t reserved(const struct walk *w, unsigned level, uint64_t e)
 	const struct ptwalk_mode *m = w->m;
 	bool large = (e & E_PS) != 0;
 
-	if (w->paging == PTWALK_32BIT) {
-		unsigned m36 = w->maxphy < PSE36_MAXPHY ? w->maxphy : PSE36_MAXPHY;
-		return level == 2 && large && m->pse ? bits(21, m36 - 19) : 0;
-	}
+	if (w->paging == PTWALK_32BIT)
+		return level == 2 && large && m->pse ? bits(21, pse36_maxphy(w) - 19) : 0;
 	if (w->paging == PTWALK_PAE && level == 3)
 		return pdpte_reserved(w->maxphy);
 
@@ -148,8 +152,7 @@ static uint64_t leaf_address(const struct walk *w, uint64_t la, unsigned level, 
 			*size = SIZE_4K;
 			return (e & FRAME32_MASK) | (la & (SIZE_4K - 1));
 		}
-		unsigned m36 = w->maxphy < PSE36_MAXPHY ? w->maxphy : PSE36_MAXPHY;
-		uint64_t high = (e >> PDE4M_HIGH_SHIFT) & ((1ull << (m36 - 32)) - 1);
+		uint64_t high = (e >> PDE4M_HIGH_SHIFT) & ((1ull << (pse36_maxphy(w) - 32)) - 1);
 		*size = SIZE_4M;
 		return (e & PDE4M_LOW_MASK) | (high << 32) | (la & (SIZE_4M - 1));
 	}

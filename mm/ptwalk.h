@@ -16,7 +16,8 @@
  * Not done: protection keys (PKRU is not consulted; with CR4.PKE the leaf's
  * key is only reported), shadow stacks, HLAT, LAM, SGX; canonical checks
  * (a non-canonical address raises #GP or #SS, not #PF, and is the caller's);
- * the AMD-only reservation of bit 8 in PML4Es/PML5Es.
+ * AMD's extra must-be-zero bit 8 of PML4Es (APM vol. 2, 5.3.3; Intel ignores
+ * it), so the reserved bits are Intel's.
  */
 
 /* The paging modes of SDM 4.1.1, table 4-1. */

@@ -49,11 +49,11 @@ static void paging_mode(struct vm *vm, struct ptwalk_mode *m)
 
 /* Translates the page holding la; OK with *gpa, or how it failed. */
 static struct lin_result translate(struct vm *vm, uint64_t la, enum ptwalk_kind kind, bool implicit,
-				   uint64_t *gpa)
+				   bool no_ad, uint64_t *gpa)
 {
 	struct ptwalk_mode m;
 	struct ptwalk_ops ops = { vm, read_entry, update_entry };
-	struct ptwalk_access a = { .kind = kind, .implicit = implicit };
+	struct ptwalk_access a = { .kind = kind, .implicit = implicit, .no_ad = no_ad };
 	struct ptwalk_result r;
 	paging_mode(vm, &m);
 	if (!implicit) {
@@ -70,7 +70,7 @@ static struct lin_result copy(struct vm *vm, uint64_t la, uint8_t *buf, unsigned
 {
 	while (len) {
 		uint64_t gpa;
-		struct lin_result r = translate(vm, la, kind, implicit, &gpa);
+		struct lin_result r = translate(vm, la, kind, implicit, false, &gpa);
 		if (r.status != PTWALK_OK)
 			return r;
 		unsigned chunk = (unsigned)(PAGE_4K - (la & (PAGE_4K - 1)));
@@ -96,5 +96,23 @@ struct lin_result vm_read_linear(struct vm *vm, uint64_t la, void *dst, unsigned
 
 struct lin_result vm_write_linear(struct vm *vm, uint64_t la, const void *src, unsigned len)
 {
+	struct lin_result r = vm_check_linear_write(vm, la, len);
+	if (r.status != PTWALK_OK)
+		return r;
 	return copy(vm, la, (uint8_t *)(uintptr_t)src, len, PTWALK_WRITE, true);
+}
+
+struct lin_result vm_check_linear_write(struct vm *vm, uint64_t la, unsigned len)
+{
+	uint64_t end = la + len;
+	for (uint64_t page = la & ~(PAGE_4K - 1); page < end; page += PAGE_4K) {
+		uint64_t gpa, hpa, contiguous;
+		uint64_t at = page < la ? la : page;
+		struct lin_result r = translate(vm, at, PTWALK_WRITE, true, true, &gpa);
+		if (r.status != PTWALK_OK)
+			return r;
+		if (gmem_translate(&vm->ram, gpa, &hpa, &contiguous) != ERR_OK)
+			return (struct lin_result){ .status = PTWALK_NOT_RAM, .cr2 = at, .gpa = gpa };
+	}
+	return (struct lin_result){ .status = PTWALK_OK };
 }

@@ -25,5 +25,7 @@ struct lin_result {
 struct lin_result vm_read_linear(struct vm *vm, uint64_t la, void *dst, unsigned len,
 				 enum lin_access how);
 struct lin_result vm_write_linear(struct vm *vm, uint64_t la, const void *src, unsigned len);
+/* Whether an implicit write of len bytes at la would succeed; writes nothing, no accessed/dirty flag either. */
+struct lin_result vm_check_linear_write(struct vm *vm, uint64_t la, unsigned len);
 
 #endif

@@ -11,7 +11,7 @@ enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
 /*
  * Attributes packed in 12 bits as descriptor bits 47:40 and 55:52 (SDM vol.
  * 3A, 3.4.5, figure 3-8); the AMD VMCB keeps them so, VMX's access rights
- * put bits 11:8 at 15:12 (SDM vol. 3C, table 25-2).
+ * put bits 11:8 at 15:12 (SDM vol. 3C, table "Format of Access Rights").
  */
 #define SEG_ATTR_TYPE      0x00fu     /* 3:0 type, see SEG_TYPE_* */
 #define SEG_ATTR_S         (1u << 4)  /* code or data; clear for system descriptors */

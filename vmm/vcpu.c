@@ -47,7 +47,7 @@ static const char *const names[VREG_COUNT] = {
 	[VREG_SYSENTER_EIP] = "SYSEIP", [VREG_CR8] = "CR8", [VREG_DR6] = "DR6", [VREG_DR7] = "DR7",
 	[VREG_PAT] = "PAT", [VREG_TSC_OFFSET] = "TSCOFF", [VREG_CS_L] = "CS.L",
 	[VREG_GDTR_BASE] = "GDTR", [VREG_GDTR_LIMIT] = "GDTRLIM", [VREG_IDTR_BASE] = "IDTR",
-	[VREG_IDTR_LIMIT] = "IDTRLIM",
+	[VREG_IDTR_LIMIT] = "IDTRLIM", [VREG_INTR_SHADOW] = "SHADOW",
 };
 
 const char *vcpu_reg_name(enum vcpu_reg r)

@@ -33,6 +33,7 @@ enum vcpu_reg {
 	VREG_TSC_OFFSET,  /* added to the host TSC for RDTSC, RDTSCP and RDMSR TSC */
 	VREG_CS_L,        /* read-only: CS.L, with EFER.LMA the vCPU is in 64-bit mode */
 	VREG_GDTR_BASE, VREG_GDTR_LIMIT, VREG_IDTR_BASE, VREG_IDTR_LIMIT,
+	VREG_INTR_SHADOW, /* blocking by STI or MOV SS for one instruction: 0 or 1 */
 	VREG_COUNT
 };
 

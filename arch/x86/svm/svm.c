@@ -204,6 +204,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_GDTR_LIMIT: return s->gdtr.limit;
 	case VREG_IDTR_BASE: return s->idtr.base;
 	case VREG_IDTR_LIMIT: return s->idtr.limit;
+	case VREG_INTR_SHADOW: return c->interrupt_shadow & 1;
 	/* VMLOAD/VMSAVE carry these in the VMCB (APM 15.5.2). */
 	case VREG_FS_BASE: return s->fs.base;
 	case VREG_GS_BASE: return s->gs.base;
@@ -268,6 +269,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_GDTR_LIMIT: s->gdtr.limit = (uint32_t)val; break;
 	case VREG_IDTR_BASE: s->idtr.base = val; break;
 	case VREG_IDTR_LIMIT: s->idtr.limit = (uint32_t)val; break;
+	case VREG_INTR_SHADOW: c->interrupt_shadow = (c->interrupt_shadow & ~1ull) | (val ? 1 : 0); break;
 	case VREG_RBX: g->rbx = val; break;
 	case VREG_RCX: g->rcx = val; break;
 	case VREG_RDX: g->rdx = val; break;

@@ -498,6 +498,8 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_GDTR_LIMIT: return vmread(GUEST_GDTR_LIMIT);
 	case VREG_IDTR_BASE: return vmread(GUEST_IDTR_BASE);
 	case VREG_IDTR_LIMIT: return vmread(GUEST_IDTR_LIMIT);
+	/* Blocking by STI (bit 0) or MOV SS (bit 1) (SDM table 25-3). */
+	case VREG_INTR_SHADOW: return (vmread(GUEST_INTERRUPTIBILITY) & 3) != 0;
 	case VREG_FS_BASE: return vmread(GUEST_FS_BASE);
 	case VREG_GS_BASE: return vmread(GUEST_GS_BASE);
 	case VREG_SYSENTER_CS: return vmread(GUEST_SYSENTER_CS);
@@ -547,6 +549,9 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_GDTR_LIMIT: vmwrite(GUEST_GDTR_LIMIT, val); break;
 	case VREG_IDTR_BASE: vmwrite(GUEST_IDTR_BASE, val); break;
 	case VREG_IDTR_LIMIT: vmwrite(GUEST_IDTR_LIMIT, val); break;
+	case VREG_INTR_SHADOW:
+		vmwrite(GUEST_INTERRUPTIBILITY, (vmread(GUEST_INTERRUPTIBILITY) & ~3ull) | (val ? 1 : 0));
+		break;
 	case VREG_CR0:
 		vmwrite(CR0_READ_SHADOW, val);
 		vmwrite(GUEST_CR0, (val & ~x->cr0_mask) | (vmread(GUEST_CR0) & x->cr0_mask));
