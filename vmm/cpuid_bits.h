@@ -86,6 +86,7 @@
 /* Leaf 0x80000001, ECX. */
 #define FX1C_LAHF        (1u << 0)
 #define FX1C_SVM         (1u << 2)
+#define FX1C_ALTMOVCR8   (1u << 4)   /* LOCK MOV CR0 is MOV CR8 */
 #define FX1C_ABM         (1u << 5)
 #define FX1C_SSE4A       (1u << 6)
 #define FX1C_MISALIGNSSE (1u << 7)

@@ -1,4 +1,4 @@
-/* cr.c: control-register accesses that exit (MOV to/from CR0, CR4, CR8, CLTS, LMSW) and EFER writes, checked as the CPU would. */
+/* cr.c: control- and debug-register accesses that exit (MOV CRn/DRn, CLTS, LMSW) and EFER writes, checked as the CPU would. */
 #include "drivers/console.h"
 #include "vmm/emul/movcr.h"
 #include "vmm/guest_mem.h"
@@ -150,15 +150,25 @@ static bool decode_mov_cr(struct vm *vm, const struct vm_exit *e, struct vm_exit
 	} else if (!movcr_decode(bytes, sizeof(bytes), mode64, &m)) {
 		goto fail;
 	}
-	if (m.cr != e->cr.cr || m.to_cr != (e->cr.op == CR_MOV_TO))
+	bool is_dr = m.kind == MOVCR_DR_TO || m.kind == MOVCR_DR_FROM;
+	if (m.cr != e->cr.cr || m.to_cr != (e->cr.op == CR_MOV_TO) ||
+	    is_dr != (e->reason == EXIT_DR_ACCESS))
 		goto fail;
 	*out = *e;
 	out->cr.gpr = m.gpr;
+	/* A CR0 write may have been CLTS or LMSW. */
+	if (m.kind == MOVCR_CLTS)
+		out->cr.op = CR_CLTS;
+	if (m.kind == MOVCR_LMSW) {
+		out->cr.op = CR_LMSW;
+		out->cr.lmsw = (uint16_t)backend->get_reg(v, gpr_by_encoding[m.gpr & 15]);
+	}
 	if (!out->next_rip)
 		out->next_rip = rip + m.len;
 	return true;
 fail:
-	vm_stop(vm, true, "cannot decode the MOV to CR%u at RIP %#llx", e->cr.cr,
+	vm_stop(vm, true, "cannot decode the access to %s%u at RIP %#llx (LMSW from memory is not "
+		"emulated yet)", e->reason == EXIT_DR_ACCESS ? "DR" : "CR", e->cr.cr,
 		(unsigned long long)rip);
 	return false;
 }
@@ -204,4 +214,84 @@ static bool cr_access(struct vm *vm, const struct vm_exit *e)
 		return cr_write(vm, 0, (cr0 & ~0xeull) | (e->cr.lmsw & 0xfu) | (cr0 & ARCH_CR0_PE));
 	}
 	return false;
+}
+
+#define VEC_UD 6
+#define VEC_DB 1
+#define DR6_BD      (1ull << 13)
+#define DR6_FIXED1  0xffff0ff0ull  /* bits 4-11 and 16-31 read 1 (SDM 17.2.3, APM 13.1.1.3) */
+#define DR6_DEFINED 0xe00full      /* B0-B3, BD, BS, BT */
+#define DR7_GD      (1ull << 13)
+#define DR7_FIXED1  0x400ull
+#define DR7_ZERO    0xd800ull      /* bits 11, 12, 14, 15 read 0 (RTM and the rest are not shown) */
+
+static void inject_vector(struct vm *vm, uint8_t vector)
+{
+	struct vcpu_event ev = { vector, false, 0 };
+	backend->inject(&vm->vcpu, &ev);
+}
+
+static uint64_t dr_read(struct vcpu *v, unsigned n)
+{
+	return n < 4 ? vcpu_get_dr(v, n) : backend->get_reg(v, n == 6 ? VREG_DR6 : VREG_DR7);
+}
+
+/*
+ * MOV to/from DRn where the backend intercepts them (SVM: so that no guest
+ * MOV DR runs on the CPU at all, which also emulates DR7.GD), with the
+ * checks of SDM vol. 2B "MOV—Move to/from Debug Registers" and APM 13.1.
+ */
+bool vm_dr_access(struct vm *vm, const struct vm_exit *exit)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct vm_exit decoded;
+	const struct vm_exit *e = exit;
+	if (e->cr.gpr == CR_GPR_UNKNOWN) {
+		if (!decode_mov_cr(vm, exit, &decoded))
+			return false;
+		e = &decoded;
+	}
+	struct cr_state s = cr_state(v);
+	unsigned n = e->cr.cr;
+	if (backend->get_reg(v, VREG_CPL) != 0) {
+		vm_inject_gp(vm);
+		return false;
+	}
+	/* DR4 and DR5 alias DR6 and DR7 unless CR4.DE; DR8-DR15 do not exist. */
+	if (n > 7 || ((n == 4 || n == 5) && (s.cr4 & ARCH_CR4_DE))) {
+		inject_vector(vm, VEC_UD);
+		return false;
+	}
+	if (n == 4 || n == 5)
+		n += 2;
+	/* General detect: the access itself faults with #DB, BD set and GD cleared for the handler. */
+	uint64_t dr7 = backend->get_reg(v, VREG_DR7);
+	if (dr7 & DR7_GD) {
+		backend->set_reg(v, VREG_DR6, backend->get_reg(v, VREG_DR6) | DR6_BD);
+		backend->set_reg(v, VREG_DR7, dr7 & ~DR7_GD);
+		inject_vector(vm, VEC_DB);
+		return false;
+	}
+	bool mode64 = in_64bit_mode(&s);
+	enum vcpu_reg gpr = gpr_by_encoding[e->cr.gpr & 15];
+	if (e->cr.op == CR_MOV_FROM) {
+		uint64_t val = dr_read(v, n);
+		backend->set_reg(v, gpr, mode64 ? val : (uint32_t)val);
+	} else {
+		uint64_t val = backend->get_reg(v, gpr);
+		if (!mode64)
+			val = (uint32_t)val;
+		if (n >= 6 && (val >> 32)) {
+			vm_inject_gp(vm);
+			return false;
+		}
+		if (n < 4)
+			vcpu_set_dr(v, n, val);
+		else if (n == 6)
+			backend->set_reg(v, VREG_DR6, (val & DR6_DEFINED) | DR6_FIXED1);
+		else
+			backend->set_reg(v, VREG_DR7, (val & ~DR7_ZERO) | DR7_FIXED1);
+	}
+	backend->set_reg(v, VREG_RIP, e->next_rip);
+	return true;
 }

@@ -89,6 +89,11 @@ static void on_cr_access(struct vm *vm, const struct vm_exit *e)
 	vm_cr_access(vm, e);
 }
 
+static void on_dr_access(struct vm *vm, const struct vm_exit *e)
+{
+	vm_dr_access(vm, e);
+}
+
 /* INVD drops dirty cache lines; here caches are coherent write-back, so doing
  * what WBINVD does, nothing the guest can see, is the safe reading (SDM vol. 2A, INVD). */
 static void on_invd(struct vm *vm, const struct vm_exit *e)
@@ -187,6 +192,7 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_CPUID]         = on_cpuid,
 	[EXIT_HLT]           = on_hlt,
 	[EXIT_CR_ACCESS]     = on_cr_access,
+	[EXIT_DR_ACCESS]     = on_dr_access,
 	[EXIT_INVD]          = on_invd,
 	[EXIT_NO_COUNTERS]   = on_rdpmc,
 	[EXIT_HIDDEN_INSN]   = on_hidden_insn,

@@ -9,6 +9,7 @@
 	X(EXIT_CPUID,          "cpuid")                                        \
 	X(EXIT_HLT,            "hlt")                                          \
 	X(EXIT_CR_ACCESS,      "control register access")                      \
+	X(EXIT_DR_ACCESS,      "debug register access")                        \
 	X(EXIT_TASK_SWITCH,    "task switch")                                  \
 	X(EXIT_INVD,           "invd")                                         \
 	X(EXIT_IO,             "port I/O")                                     \
@@ -69,7 +70,7 @@ struct vm_exit {
 		uint32_t msr;
 		struct {
 			enum cr_op op;
-			uint8_t cr;    /* 0, 3, 4 or 8 */
+			uint8_t cr;    /* 0, 3, 4 or 8; for EXIT_DR_ACCESS the debug register, 0-15 */
 			uint8_t gpr;   /* in instruction encoding order: 0 RAX, 1 RCX ... 15 R15; CR_GPR_UNKNOWN */
 			uint16_t lmsw; /* the LMSW source operand */
 		} cr;

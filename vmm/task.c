@@ -106,6 +106,31 @@ static void ts_get_gdtr(void *ctx, uint32_t *base, uint16_t *limit)
 	*limit = (uint16_t)backend->get_reg(&vm->vcpu, VREG_GDTR_LIMIT);
 }
 
+/* Contributory exceptions (SDM 6.15, table 6-4): #DE, #TS, #NP, #SS, #GP. */
+static bool contributory(unsigned vector)
+{
+	return vector == 0 || (vector >= 10 && vector <= 13);
+}
+
+/*
+ * A fault raised while a task gate was delivering a hardware exception
+ * combines with it as table 6-5 says: into #DF, or (while delivering #DF)
+ * a shutdown; false when the VM had to stop.
+ */
+static bool combine_with_event(struct vm *vm, uint8_t first, struct task_switch_fault *f)
+{
+	const unsigned DF = 8, PF = 14;
+	bool second_serious = contributory(f->vector) || f->vector == PF;
+	if (first == DF && second_serious) {
+		vm_stop(vm, true, "triple fault: the task switch delivering #DF raised vector %u",
+			f->vector);
+		return false;
+	}
+	if ((contributory(first) && contributory(f->vector)) || (first == PF && second_serious))
+		*f = (struct task_switch_fault){ (uint8_t)DF, true, 0, false, 0 };
+	return true;
+}
+
 static void inject(struct vm *vm, const struct task_switch_fault *f)
 {
 	struct vcpu_event ev = { f->vector, f->has_error, f->error };
@@ -140,6 +165,14 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 			  type == EV_ICEBP;
 	}
 
+	bool delivering_exception = false;
+	uint8_t event_vector = 0;
+	if (e->task.source == TASK_GATE && (idt & IDT_INFO_VALID) &&
+	    IDT_INFO_TYPE(idt) == EV_HW_EXCEPTION) {
+		delivering_exception = true;
+		event_vector = (uint8_t)idt;
+	}
+
 	struct task_switch_result res;
 	switch (task_switch(&ops, &req, &res)) {
 	case TASK_SWITCH_DONE:
@@ -156,6 +189,8 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 	case TASK_SWITCH_FAULT:
 		if (res.in_new_task)
 			stat_inc(vm, &stat_task_switches);
+		else if (delivering_exception && !combine_with_event(vm, event_vector, &res.fault))
+			break;
 		inject(vm, &res.fault);
 		break;
 	case TASK_SWITCH_UNSUPPORTED:

@@ -120,3 +120,30 @@ void vcpu_set_tsc_aux(struct vcpu *v, uint64_t val)
 	if (vcpu_lazy_owner == v && cpu.tsc_aux)
 		wrmsr(MSR_TSC_AUX, val);
 }
+
+uint64_t vcpu_get_dr(const struct vcpu *v, unsigned n)
+{
+	uint64_t val;
+	if (vcpu_lazy_owner != v)
+		return v->dr[n & 3];
+	switch (n & 3) {
+	case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(val)); break;
+	case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(val)); break;
+	case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(val)); break;
+	default: __asm__ volatile("mov %%dr3, %0" : "=r"(val)); break;
+	}
+	return val;
+}
+
+void vcpu_set_dr(struct vcpu *v, unsigned n, uint64_t val)
+{
+	v->dr[n & 3] = val;
+	if (vcpu_lazy_owner != v)
+		return;
+	switch (n & 3) {
+	case 0: __asm__ volatile("mov %0, %%dr0" : : "r"(val)); break;
+	case 1: __asm__ volatile("mov %0, %%dr1" : : "r"(val)); break;
+	case 2: __asm__ volatile("mov %0, %%dr2" : : "r"(val)); break;
+	default: __asm__ volatile("mov %0, %%dr3" : : "r"(val)); break;
+	}
+}

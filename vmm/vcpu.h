@@ -67,6 +67,9 @@ static inline void vcpu_load(struct vcpu *v)
 }
 /* v is going away: its registers must not be saved into it any more. */
 void vcpu_forget(struct vcpu *v);
+/* DR0-DR3 of v, wherever they are now. */
+uint64_t vcpu_get_dr(const struct vcpu *v, unsigned n);
+void vcpu_set_dr(struct vcpu *v, unsigned n, uint64_t val);
 /* IA32_TSC_AUX of v, wherever it is now. */
 uint64_t vcpu_tsc_aux(const struct vcpu *v);
 void vcpu_set_tsc_aux(struct vcpu *v, uint64_t val);

@@ -81,6 +81,8 @@ bool vm_msr_write(struct vm *vm, uint32_t msr);
 void vm_task_switch(struct vm *vm, const struct vm_exit *e);
 /* A control-register access that exited (vmm/cr.c), RIP moved past it; false when a #GP was injected or the VM stopped. */
 bool vm_cr_access(struct vm *vm, const struct vm_exit *e);
+/* A debug-register access that exited (vmm/cr.c), RIP moved past it; false when it faulted or the VM stopped. */
+bool vm_dr_access(struct vm *vm, const struct vm_exit *e);
 /* WRMSR EFER, checked as the CPU would; false when a #GP was injected or the VM stopped. */
 bool vm_efer_write(struct vm *vm, uint64_t val);
 /* Queues #GP(0) for the guest. */

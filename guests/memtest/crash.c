@@ -2,28 +2,10 @@
 #include "drivers/uart16550.h"
 #include "guests/memtest/memtest.h"
 #include "arch/x86/cpu.h"
+#include "guests/common/desc.h"
 
-#define SEL_CODE64      0x08 /* entry.asm's GDT */
 #define VECTOR_PF       14
 #define IDT_VECTORS     32   /* the exceptions; only #PF gets a handler */
-#define GATE_INTERRUPT  0x8e /* present, DPL 0, 64-bit interrupt gate */
-
-/* A 64-bit IDT gate descriptor (Intel SDM vol. 3A, 6.14.1). */
-struct idt_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t offset_mid;
-	uint32_t offset_high;
-	uint32_t reserved;
-};
-_Static_assert(sizeof(struct idt_gate) == 16, "IDT gates are 16 bytes");
-
-struct idtr {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
 
 struct interrupt_frame;
 
@@ -31,7 +13,7 @@ static struct idt_gate idt[IDT_VECTORS];
 
 static void load_idt(const void *base, uint16_t limit)
 {
-	struct idtr idtr = { .limit = limit, .base = (uint64_t)(uintptr_t)base };
+	struct descriptor_pointer idtr = { .limit = limit, .base = (uint64_t)(uintptr_t)base };
 
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
@@ -56,15 +38,7 @@ __attribute__((interrupt)) static void page_fault(struct interrupt_frame *frame,
 
 void crash_page_fault(uint64_t addr)
 {
-	uint64_t handler = (uint64_t)(uintptr_t)page_fault;
-
-	idt[VECTOR_PF] = (struct idt_gate){
-		.offset_low = (uint16_t)handler,
-		.selector = SEL_CODE64,
-		.type = GATE_INTERRUPT,
-		.offset_mid = (uint16_t)(handler >> 16),
-		.offset_high = (uint32_t)(handler >> 32),
-	};
+	idt[VECTOR_PF] = idt_gate_to((uint64_t)(uintptr_t)page_fault);
 	load_idt(idt, sizeof(idt) - 1);
 	report("crash=pf: write to unmapped %#llx", (unsigned long long)addr);
 	*(volatile uint64_t *)(uintptr_t)addr = 0;

@@ -107,9 +107,10 @@ void memtest_finish(bool pass)
 	env_exit(pass ? 0 : 1, harness);
 }
 
-void memtest_main(uint32_t magic, uint32_t info)
+void guest_main(uint32_t magic, uint32_t info, uint32_t early)
 {
-	console_init();
+	(void)early;
+	console_init("memtest");
 	report("x86-64 memory test guest");
 	const char *problem = bootinfo_parse(magic, info, &boot);
 	if (problem) {
@@ -117,10 +118,7 @@ void memtest_main(uint32_t magic, uint32_t info)
 		memtest_finish(false);
 	}
 	report("booted by %s, command line \"%s\"", boot.protocol, boot.cmdline);
-	if (bootinfo_has_option(&boot, "harness", "qemu"))
-		harness = HARNESS_QEMU;
-	else if (bootinfo_has_option(&boot, "harness", "bochs"))
-		harness = HARNESS_BOCHS;
+	harness = harness_option(&boot);
 	if (bootinfo_has_option(&boot, "crash", "triple"))
 		crash_triple_fault();
 	if (bootinfo_has_option(&boot, "crash", "mmio"))

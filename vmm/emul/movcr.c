@@ -29,11 +29,31 @@ bool movcr_decode(const uint8_t *bytes, unsigned n, bool mode64, struct movcr *o
 	/* REX counts only right before the opcode, and only in 64-bit mode. */
 	if (mode64 && i < n && (bytes[i] & 0xf0) == 0x40)
 		rex = bytes[i++];
-	if (i + 3 > n || bytes[i] != 0x0f || (bytes[i + 1] != 0x20 && bytes[i + 1] != 0x22))
+	if (i + 2 > n || bytes[i] != 0x0f)
+		return false;
+	if (bytes[i + 1] == 0x06) {
+		*out = (struct movcr){ .kind = MOVCR_CLTS, .to_cr = true, .lock = lock,
+				       .len = (uint8_t)(i + 2) };
+		return true;
+	}
+	if (i + 3 > n)
 		return false;
 	uint8_t modrm = bytes[i + 2];
+	if (bytes[i + 1] == 0x01) {
+		/* Group 7: /6 with mod = 11 is LMSW from a register. */
+		if ((modrm >> 6) != 3 || ((modrm >> 3) & 7) != 6)
+			return false;
+		*out = (struct movcr){ .kind = MOVCR_LMSW, .to_cr = true,
+				       .gpr = (uint8_t)((modrm & 7) | ((rex & 0x1) << 3)),
+				       .lock = lock, .len = (uint8_t)(i + 3) };
+		return true;
+	}
+	static const enum movcr_kind kinds[4] = { MOVCR_FROM, MOVCR_DR_FROM, MOVCR_TO, MOVCR_DR_TO };
+	if (bytes[i + 1] < 0x20 || bytes[i + 1] > 0x23)
+		return false;
 	*out = (struct movcr){
-		.to_cr = bytes[i + 1] == 0x22,
+		.kind = kinds[bytes[i + 1] - 0x20],
+		.to_cr = bytes[i + 1] >= 0x22,
 		.cr = (uint8_t)(((modrm >> 3) & 7) | ((rex & 0x4) << 1)),
 		.gpr = (uint8_t)((modrm & 7) | ((rex & 0x1) << 3)),
 		.lock = lock,

@@ -12,6 +12,7 @@
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define EFER_SVME       (1ull << 12)
 #define EFER_LMA        (1ull << 10)
+#define EFER_LME        (1ull << 8)
 #define IOPM_ORDER      2   /* 12 KiB used of 16 (APM 15.10.1) */
 #define MSRPM_ORDER     1   /* 8 KiB (APM 15.11) */
 #define VINTR_MASKING   (1ull << 24)
@@ -125,10 +126,19 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	 * The guest's EFER.SVME must stay set for VMRUN (APM 15.5.1), so every
 	 * SVM instruction, INVLPGA included, is intercepted and raises #UD: the
 	 * guest is told it has no SVM.  MONITOR/MWAIT(X) likewise (CPUID hides
-	 * them), so a guest can never park the physical CPU.  CR4 writes are
-	 * checked against what CPUID shows (vmm/cr.c); CR0 writes the CPU checks.
+	 * them), so a guest can never park the physical CPU.  CR0 and CR4 writes
+	 * are checked as the CPU would (vmm/cr.c): against what CPUID shows, and
+	 * on CPUs (emulators) that do not make every check of MOV CR0 in a guest
+	 * themselves; every change of CR0.PG thus passes through set_long_mode().
 	 */
-	c->intercept_cr = INTERCEPT_CR_WRITE(4);
+	c->intercept_cr = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
+	/*
+	 * Every MOV DR exits and is emulated (vmm/cr.c): the guest's DR0-DR3 are
+	 * in the registers while it runs (vmm/vcpu.c), DR6/DR7 in the VMCB.  This
+	 * also emulates DR7.GD, and keeps guest MOV DR off QEMU 7.2's TCG, whose
+	 * breakpoint bookkeeping does not survive VMRUN loading DR7 (it crashes).
+	 */
+	c->intercept_dr = 0xffffffffu;
 	c->intercept_misc1 = INTERCEPT1_INTR | INTERCEPT1_NMI | INTERCEPT1_SMI | INTERCEPT1_INIT |
 			     INTERCEPT1_RDPMC | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_HLT |
 			     INTERCEPT1_INVLPGA | INTERCEPT1_IOIO | INTERCEPT1_MSR | INTERCEPT1_SHUTDOWN;
@@ -191,7 +201,9 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CR2: return s->cr2;
 	case VREG_CR3: return s->cr3;
 	case VREG_CR4: return s->cr4;
-	case VREG_EFER: return s->efer & ~EFER_SVME;
+	case VREG_EFER:
+		return (s->efer & ~(EFER_SVME | EFER_LME)) |
+		       (((struct svm_vcpu *)v->backend)->efer_lme ? EFER_LME : 0);
 	case VREG_CPL: return s->cpl;
 	case VREG_CS_L: return (s->cs.attrib >> 9) & 1;
 	/* With V_INTR_MASKING, MOV CR8 reads and writes V_TPR (APM 15.21.1). */
@@ -234,6 +246,21 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	}
 }
 
+/*
+ * Every CR0 write exits, so IA-32e mode
+ * is entered and left here, as the CPU would: LMA = LME and PG (APM 14.6.1).
+ * The VMCB's LME is the guest's only while paging is on: with paging off it
+ * does nothing, and QEMU 7.2 restores the host's CR0 wrongly at a #VMEXIT
+ * from a guest with LME set, PAE clear and paging off.
+ */
+static void set_long_mode(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->backend;
+	struct vmcb_save *s = &sv->vmcb->save;
+	bool lma = sv->efer_lme && (s->cr0 & CR0_PG);
+	s->efer = (s->efer & ~(EFER_LME | EFER_LMA)) | (lma ? EFER_LME | EFER_LMA : 0);
+}
+
 static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
@@ -244,12 +271,19 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_RSP: s->rsp = val; break;
 	case VREG_RIP: s->rip = val; break;
 	case VREG_RFLAGS: s->rflags = val; break;
-	case VREG_CR0: s->cr0 = val; break;
+	case VREG_CR0:
+		s->cr0 = val;
+		set_long_mode(v);
+		break;
 	case VREG_CR2: s->cr2 = val; break;
 	case VREG_CR3: s->cr3 = val; break;
 	case VREG_CR4: s->cr4 = val; break;
 	/* LMA is the CPU's to set; SVME must stay on under VMRUN. */
-	case VREG_EFER: s->efer = (val & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME; break;
+	case VREG_EFER:
+		((struct svm_vcpu *)v->backend)->efer_lme = val & EFER_LME;
+		s->efer = (val & ~(EFER_LMA | EFER_LME)) | (s->efer & EFER_LMA) | EFER_SVME;
+		set_long_mode(v);
+		break;
 	case VREG_FS_BASE: s->fs.base = val; break;
 	case VREG_GS_BASE: s->gs.base = val; break;
 	case VREG_KERNEL_GS_BASE: s->kernel_gs_base = val; break;

@@ -14,6 +14,7 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	uint64_t asid_generation;
 	uint8_t tlb_control;  /* for the next VMRUN */
+	bool efer_lme;        /* the guest's EFER.LME; the VMCB holds it only while CR0.PG is set */
 };
 
 extern struct svm_caps svm_caps;

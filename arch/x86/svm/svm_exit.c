@@ -97,11 +97,20 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_RDPMC:
 		e->reason = EXIT_NO_COUNTERS;
 		break;
+	case SVM_EXIT_DR_READ_BASE ... SVM_EXIT_DR_WRITE_BASE + 15:
+		/* DR intercepts: EXITINFO1[3:0] is the GPR with decode assists (APM 15.33.2). */
+		e->reason = EXIT_DR_ACCESS;
+		e->cr.op = code >= SVM_EXIT_DR_WRITE_BASE ? CR_MOV_TO : CR_MOV_FROM;
+		e->cr.cr = (uint8_t)(code & 0xf);
+		e->cr.gpr = svm_caps.decode_assists ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
+		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
+		break;
+	case SVM_EXIT_CR_WRITE_BASE:
 	case SVM_EXIT_CR_WRITE_BASE + 4:
-		/* Without decode assists the generic layer decodes the MOV itself. */
+		/* Without decode assists (or for CLTS and LMSW) the generic layer decodes the instruction. */
 		e->reason = EXIT_CR_ACCESS;
 		e->cr.op = CR_MOV_TO;
-		e->cr.cr = 4;
+		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR_WRITE_BASE);
 		e->cr.gpr = (svm_caps.decode_assists && (c->exitinfo1 & CR_INFO_VALID))
 				    ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
 		e->next_rip = svm_caps.nrips ? c->next_rip : 0;

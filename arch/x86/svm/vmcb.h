@@ -147,6 +147,8 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 /* Exit codes (APM vol. 2, appendix C); svm_exit.c names every one. */
 enum svm_exit_code {
 	SVM_EXIT_CR_WRITE_BASE = 0x10,
+	SVM_EXIT_DR_READ_BASE  = 0x20,
+	SVM_EXIT_DR_WRITE_BASE = 0x30,
 	SVM_EXIT_EXCP_BASE = 0x40,
 	SVM_EXIT_INTR      = 0x60,
 	SVM_EXIT_NMI       = 0x61,

@@ -1,5 +1,5 @@
 /* bootinfo.c: copies the command line and the available RAM out of Multiboot2 or Multiboot (v1) boot information. */
-#include "guests/memtest/memtest.h"
+#include "guests/common/guest.h"
 #include "lib/string.h"
 
 /* Multiboot2 specification 1.0, section 3.6. */
@@ -123,6 +123,27 @@ const char *bootinfo_parse(uint32_t magic, uint32_t info, struct boot_info *boot
 	return "not started by a Multiboot or Multiboot2 loader (unknown magic in EAX)";
 }
 
+/* The first blank-separated word "key=...": its value and length, or NULL. */
+static const char *find_option(const struct boot_info *boot, const char *key, size_t *vlen)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = boot->cmdline; *p;) {
+		size_t len = 0;
+
+		while (p[len] && p[len] != ' ')
+			len++;
+		if (len > klen && !memcmp(p, key, klen) && p[klen] == '=') {
+			*vlen = len - klen - 1;
+			return p + klen + 1;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return NULL;
+}
+
 bool bootinfo_has_option(const struct boot_info *boot, const char *key, const char *value)
 {
 	size_t klen = strlen(key), vlen = strlen(value);
@@ -140,4 +161,18 @@ bool bootinfo_has_option(const struct boot_info *boot, const char *key, const ch
 			p++;
 	}
 	return false;
+}
+
+bool bootinfo_option(const struct boot_info *boot, const char *key, char *value, size_t size)
+{
+	size_t vlen;
+	const char *v = find_option(boot, key, &vlen);
+
+	if (!v || size == 0)
+		return false;
+	if (vlen > size - 1)
+		vlen = size - 1;
+	memcpy(value, v, vlen);
+	value[vlen] = '\0';
+	return true;
 }

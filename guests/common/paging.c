@@ -1,5 +1,5 @@
-/* paging.c: the memtest guest's own 4-level page tables: its RAM identity-mapped with 2 MiB pages. */
-#include "guests/memtest/memtest.h"
+/* paging.c: a test guest's own 4-level page tables: its RAM identity-mapped with 2 MiB pages. */
+#include "guests/common/guest.h"
 #include "arch/x86/cpu.h"
 
 /* Page-table entry bits (Intel SDM vol. 3A, 4.5 "4-Level Paging"). */
@@ -16,9 +16,10 @@ static uint64_t pml4[TABLE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t pdpt[TABLE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t pd[MAX_MAPPED_GIB][TABLE_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 
-/* Maps the 2 MiB page at addr unless it is mapped already; returns whether it was new. */
-static bool map_2m(uint64_t addr)
+bool paging_map_2m(uint64_t addr)
 {
+	if (addr >= MAX_MAPPED_GIB * GIB)
+		return false;
 	uint64_t gib = addr / GIB, *pde = &pd[gib][(addr % GIB) / PAGE_2M];
 
 	if (*pde)
@@ -47,7 +48,7 @@ uint64_t paging_init(const struct boot_info *boot, uint64_t *end)
 			clipped = true;
 		}
 		for (uint64_t addr = start; addr < stop; addr += PAGE_2M) {
-			if (map_2m(addr))
+			if (paging_map_2m(addr))
 				mapped += PAGE_2M;
 			if (addr + PAGE_2M > *end)
 				*end = addr + PAGE_2M;
@@ -58,4 +59,9 @@ uint64_t paging_init(const struct boot_info *boot, uint64_t *end)
 	pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_PRESENT | PTE_WRITABLE;
 	write_cr3((uint64_t)(uintptr_t)pml4);
 	return mapped;
+}
+
+uint64_t *paging_pml4(void)
+{
+	return pml4;
 }

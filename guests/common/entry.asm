@@ -1,9 +1,14 @@
-; entry.asm: the memtest guest's 32-bit Multiboot entry: maps the first 4 GiB, enters long mode, calls memtest_main.
+; entry.asm: a test guest's 32-bit Multiboot entry: runs guest_early32, maps the first 4 GiB, enters long mode, calls guest_main.
 ;
 ; Both Multiboot specifications enter here in 32-bit protected mode with
 ; paging off, EAX = the loader's magic and EBX = the boot information's
 ; physical address.  The switch to IA-32e mode follows Intel SDM vol. 3A,
 ; 10.8.5 "Initializing IA-32e Mode".
+;
+; guest_early32(magic, info) is 32-bit code (cdecl) for a guest that has
+; something to do before long mode; it must return in 32-bit protected mode
+; with paging off and flat segments.  What it returns in EAX is guest_main's
+; third argument.  The weak default (early32.asm) does nothing and returns 0.
 
 PTE_PRESENT   equ 1 << 0
 PTE_WRITABLE  equ 1 << 1
@@ -28,7 +33,8 @@ LSR_TEMT      equ 0x40
 SEL_CODE64    equ 0x08
 SEL_DATA      equ 0x10
 
-extern memtest_main
+extern guest_main
+extern guest_early32
 extern __bss_start
 extern __bss_end
 
@@ -49,6 +55,12 @@ _start:
 	xor eax, eax
 	rep stosd
 	mov esp, stack_top
+
+	push dword [boot_info]
+	push dword [boot_magic]
+	call guest_early32
+	add esp, 8
+	mov [early_result], eax
 
 	mov eax, CPUID_EXT_MAX
 	cpuid
@@ -138,6 +150,7 @@ no_long_mode:
 	hlt
 	jmp .halt
 
+
 bits 64
 default rel
 long_mode:
@@ -153,7 +166,8 @@ long_mode:
 	xor ebp, ebp
 	mov edi, [boot_magic]
 	mov esi, [boot_info]
-	call memtest_main
+	mov edx, [early_result]
+	call guest_main
 .hang:
 	cli
 	hlt
@@ -161,11 +175,12 @@ long_mode:
 
 section .rodata
 msg_no_long_mode:
-	db "memtest: this CPU has no 64-bit long mode", 13, 10, 0
+	db "guest: this CPU has no 64-bit long mode", 13, 10, 0
 
 section .data
 boot_magic: dd 0
 boot_info:  dd 0
+early_result: dd 0
 align 8
 gdt:
 	dq 0

@@ -1,12 +1,20 @@
-/* uart.c: the memtest guest's console on COM1 (115200 8N1) and report(). */
+/* console.c: a test guest's console on COM1 (115200 8N1) and report(). */
 #include <stdarg.h>
 #include "drivers/uart16550.h"
-#include "guests/memtest/memtest.h"
+#include "guests/common/guest.h"
+
+static const char *guest_name = "guest";
 
 /* The hypervisor's own polled 16550 driver (drivers/uart16550.c) serves here too. */
-void console_init(void)
+void console_init(const char *name)
 {
+	guest_name = name;
 	uart_init(COM1_PORT);
+}
+
+const char *console_name(void)
+{
+	return guest_name;
 }
 
 static void console_sink(void *ctx, char c)
@@ -22,8 +30,10 @@ void report(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	for (const char *p = "memtest: "; *p; p++)
+	for (const char *p = guest_name; *p; p++)
 		console_sink(NULL, *p);
+	console_sink(NULL, ':');
+	console_sink(NULL, ' ');
 	fmt_vformat(console_sink, NULL, fmt, ap);
 	console_sink(NULL, '\n');
 	va_end(ap);

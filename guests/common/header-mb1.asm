@@ -1,4 +1,4 @@
-; header-mb1.asm: the Multiboot (v1) header of memtest-mb1.elf (Multiboot specification 0.6.96, section 3.1).
+; header-mb1.asm: the Multiboot (v1) header of the test guests built for Multiboot v1 (memtest-mb1.elf) (Multiboot specification 0.6.96, section 3.1).
 
 MB1_MAGIC         equ 0x1badb002
 MB1_FLAG_MEMINFO  equ 1 << 1    ; mem_* and the memory map in the boot information

@@ -1,4 +1,4 @@
-; header-mb2.asm: the Multiboot2 header of memtest.elf (Multiboot2 specification 1.0, section 3.1).
+; header-mb2.asm: the Multiboot2 header of the test guests (memtest.elf, hostile.elf) (Multiboot2 specification 1.0, section 3.1).
 
 MB2_MAGIC          equ 0xe85250d6
 MB2_ARCH_I386      equ 0

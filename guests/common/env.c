@@ -1,13 +1,9 @@
-/* env.c: where the memtest guest runs (natively, or under hvmicrovisor), and how its run ends. */
+/* env.c: where a test guest runs (natively, or under hvmicrovisor), its hypercalls, and how its run ends. */
 #include "drivers/uart16550.h"
-#include "guests/memtest/memtest.h"
+#include "guests/common/guest.h"
 #include "arch/x86/cpu.h"
 #include "lib/string.h"
 #include "vmm/hypercall_abi.h"
-
-#define CPUID_VENDOR          0x00000000
-#define CPUID_FEATURES        0x00000001
-#define CPUID_ECX_HYPERVISOR  (1u << 31)
 
 /* QEMU: -device isa-debug-exit,iobase=0xf4 makes QEMU exit with (v << 1) | 1. */
 #define QEMU_DEBUG_EXIT_PORT 0xf4
@@ -16,35 +12,21 @@
 
 static struct {
 	bool probed;
-	bool ours;       /* running under hvmicrovisor */
-	bool intel;      /* VMCALL, else VMMCALL */
-	char vendor[13];
+	struct cpu_env cpu;
 } env;
 
-static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
-{
-	memcpy(dst, &a, 4);
-	memcpy(dst + 4, &b, 4);
-	memcpy(dst + 8, &c, 4);
-	dst[12] = '\0';
-}
-
-/* CPUID.1:ECX[31] says a hypervisor is there; leaf 0x40000000 names it. */
 static void env_probe(void)
 {
-	struct cpuid_regs r = cpuid(CPUID_VENDOR, 0);
-	char signature[13];
-
 	if (env.probed)
 		return;
 	env.probed = true;
-	copy_regs(env.vendor, r.ebx, r.edx, r.ecx);
-	env.intel = !strcmp(env.vendor, "GenuineIntel");
-	if (!(cpuid(CPUID_FEATURES, 0).ecx & CPUID_ECX_HYPERVISOR))
-		return;
-	r = cpuid(HV_CPUID_LEAF_SIGNATURE, 0);
-	copy_regs(signature, r.ebx, r.ecx, r.edx);
-	env.ours = !strcmp(signature, HV_SIGNATURE);
+	cpu_env_probe(&env.cpu);
+}
+
+bool env_under_hypervisor(void)
+{
+	env_probe();
+	return env.cpu.ours;
 }
 
 /* RAX = function, RBX = argument; the result comes back in RAX. */
@@ -52,7 +34,7 @@ static uint64_t hypercall2(uint64_t function, uint64_t arg, uint64_t arg2)
 {
 	uint64_t ret;
 
-	if (env.intel)
+	if (env.cpu.intel)
 		__asm__ volatile("vmcall" : "=a"(ret) : "a"(function), "b"(arg), "c"(arg2) : "memory");
 	else
 		__asm__ volatile("vmmcall" : "=a"(ret) : "a"(function), "b"(arg), "c"(arg2) : "memory");
@@ -78,15 +60,16 @@ static void report_stat(const char *name, enum hv_stat id)
 void env_report(void)
 {
 	env_probe();
-	report("env: cpu %s", env.vendor);
-	if (!env.ours) {
+	report("env: cpu %s", env.cpu.vendor);
+	if (!env.cpu.ours) {
 		report("env: native");
 		return;
 	}
-	report("env: hypervisor %s, hypercalls by %s", HV_SIGNATURE, env.intel ? "VMCALL" : "VMMCALL");
+	report("env: hypervisor %s, hypercalls by %s", HV_SIGNATURE, env.cpu.intel ? "VMCALL" : "VMMCALL");
 	/* The print hypercall reaches the same console; memory is identity-mapped. */
-	static const char line[] = "memtest: env: printed by HC_PRINT\n";
-	if (hypercall2(HC_PRINT, (uint64_t)(uintptr_t)line, sizeof(line) - 1) != sizeof(line) - 1)
+	char line[64];
+	int len = ksnprintf(line, sizeof(line), "%s: env: printed by HC_PRINT\n", console_name());
+	if (hypercall2(HC_PRINT, (uint64_t)(uintptr_t)line, (uint64_t)len) != (uint64_t)len)
 		report("env: HC_PRINT refused");
 	report_stat("VM exits", HV_STAT_EXITS_TOTAL);
 	report_stat("TLB flushes", HV_STAT_TLB_FLUSHES);
@@ -99,7 +82,7 @@ void env_exit(unsigned status, enum harness harness)
 {
 	env_probe();
 	uart_flush();
-	if (env.ours) {
+	if (env.cpu.ours) {
 		hypercall(HC_EXIT, status);
 		report("env: HC_EXIT refused; halting");
 		uart_flush();
