@@ -24,7 +24,7 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=ke
 # Pure logic (also built on the host for unit tests) gets -Wconversion too.
 PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c \
 	$(wildcard vmm/load/*.c) vmm/dev/uart16550.c vmm/iobus.c vmm/mmu/nested.c vmm/gmem.c vmm/config.c \
-	vmm/archcheck.c vmm/emul/movcr.c mm/ptwalk.c vmm/emul/task_switch.c
+	vmm/archcheck.c vmm/emul/movcr.c vmm/emul/strio.c mm/ptwalk.c vmm/emul/task_switch.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
 	mm/*.c drivers/*.c lib/*.c vmm/*.c vmm/*/*.c)
@@ -120,6 +120,7 @@ UNIT_test_ptwalk     := mm/ptwalk.c lib/error.c
 UNIT_test_task_switch := vmm/emul/task_switch.c lib/error.c
 UNIT_test_archcheck  := vmm/archcheck.c
 UNIT_test_movcr      := vmm/emul/movcr.c
+UNIT_test_strio      := vmm/emul/strio.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 .SECONDEXPANSION:

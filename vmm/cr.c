@@ -130,26 +130,13 @@ static bool cr_write(struct vm *vm, unsigned cr, uint64_t val)
 static bool decode_mov_cr(struct vm *vm, const struct vm_exit *e, struct vm_exit *out)
 {
 	struct vcpu *v = &vm->vcpu;
-	struct segment cs;
 	uint8_t bytes[15];
-	backend->get_seg(v, SEG_CS, &cs);
-	struct cr_state s = cr_state(v);
-	bool mode64 = in_64bit_mode(&s);
+	bool mode64;
 	uint64_t rip = backend->get_reg(v, VREG_RIP);
-	uint64_t la = mode64 ? rip : (uint32_t)(cs.base + rip);
-	struct lin_result r = vm_read_linear(vm, la, bytes, sizeof(bytes), LIN_FETCH);
+	unsigned n = vm_fetch_instruction(vm, bytes, &mode64);
 	struct movcr m;
-	if (r.status != PTWALK_OK) {
-		/* The last bytes may lie on a page the instruction does not reach: try fewer. */
-		unsigned n = (unsigned)(0x1000 - (la & 0xfff));
-		if (n >= sizeof(bytes) ||
-		    vm_read_linear(vm, la, bytes, n, LIN_FETCH).status != PTWALK_OK)
-			n = 0;
-		if (!n || !movcr_decode(bytes, n, mode64, &m))
-			goto fail;
-	} else if (!movcr_decode(bytes, sizeof(bytes), mode64, &m)) {
+	if (!n || !movcr_decode(bytes, n, mode64, &m))
 		goto fail;
-	}
 	bool is_dr = m.kind == MOVCR_DR_TO || m.kind == MOVCR_DR_FROM;
 	if (m.cr != e->cr.cr || m.to_cr != (e->cr.op == CR_MOV_TO) ||
 	    is_dr != (e->reason == EXIT_DR_ACCESS))

@@ -1,5 +1,6 @@
 /* exit.c: dispatches vendor-neutral VM exits through a table indexed by reason. */
 #include "drivers/console.h"
+#include "vmm/guest_mem.h"
 #include "vmm/vm.h"
 
 typedef void (*exit_handler_fn)(struct vm *vm, const struct vm_exit *e);
@@ -57,8 +58,8 @@ static void on_hlt(struct vm *vm, const struct vm_exit *e)
 
 static void on_io(struct vm *vm, const struct vm_exit *e)
 {
-	if (e->io.string || e->io.rep) {
-		fatal(vm, e, "string port I/O (INS/OUTS) is not emulated yet");
+	if (e->io.string) {
+		vm_string_io(vm, e);
 		return;
 	}
 	uint32_t val = 0;
@@ -94,11 +95,31 @@ static void on_dr_access(struct vm *vm, const struct vm_exit *e)
 	vm_dr_access(vm, e);
 }
 
-/* INVD drops dirty cache lines; here caches are coherent write-back, so doing
- * what WBINVD does, nothing the guest can see, is the safe reading (SDM vol. 2A, INVD). */
-static void on_invd(struct vm *vm, const struct vm_exit *e)
+/*
+ * INVD and WBINVD (and WBNOINVD): with every guest page coherent write-back
+ * memory and no device doing DMA, flushing the caches changes nothing a
+ * guest can see, and INVD's dropping of dirty lines must not reach memory
+ * other VMs share a cache with; so both are done as nothing (SDM vol. 2A,
+ * INVD, WBINVD).  A guest looping on WBINVD thus cannot stall the host.
+ */
+static void on_cache_flush(struct vm *vm, const struct vm_exit *e)
 {
-	skip_instruction(vm, e);
+	if (e->next_rip) {
+		skip_instruction(vm, e);
+		return;
+	}
+	/* The backend could not tell the length (a prefixed WBNOINVD): prefixes, then 0F 08/09. */
+	uint8_t bytes[15];
+	bool mode64;
+	unsigned n = vm_fetch_instruction(vm, bytes, &mode64), i = 0;
+	while (i < n && (bytes[i] == 0xf3 || bytes[i] == 0xf2 || bytes[i] == 0x66 ||
+			 (mode64 && (bytes[i] & 0xf0) == 0x40)))
+		i++;
+	if (i + 2 > n || bytes[i] != 0x0f || (bytes[i + 1] != 0x08 && bytes[i + 1] != 0x09)) {
+		fatal(vm, e, "cannot decode the INVD/WBINVD that exited");
+		return;
+	}
+	backend->set_reg(&vm->vcpu, VREG_RIP, backend->get_reg(&vm->vcpu, VREG_RIP) + i + 2);
 }
 
 /* The guest is shown no performance counters (CPUID leaf 0xA is zero): any ECX is invalid. */
@@ -193,7 +214,7 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_HLT]           = on_hlt,
 	[EXIT_CR_ACCESS]     = on_cr_access,
 	[EXIT_DR_ACCESS]     = on_dr_access,
-	[EXIT_INVD]          = on_invd,
+	[EXIT_CACHE_FLUSH]   = on_cache_flush,
 	[EXIT_NO_COUNTERS]   = on_rdpmc,
 	[EXIT_HIDDEN_INSN]   = on_hidden_insn,
 	[EXIT_EXCEPTION]     = on_exception,

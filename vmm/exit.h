@@ -11,7 +11,7 @@
 	X(EXIT_CR_ACCESS,      "control register access")                      \
 	X(EXIT_DR_ACCESS,      "debug register access")                        \
 	X(EXIT_TASK_SWITCH,    "task switch")                                  \
-	X(EXIT_INVD,           "invd")                                         \
+	X(EXIT_CACHE_FLUSH,    "invd/wbinvd")                                  \
 	X(EXIT_IO,             "port I/O")                                     \
 	X(EXIT_MSR_READ,       "rdmsr")                                        \
 	X(EXIT_MSR_WRITE,      "wrmsr")                                        \

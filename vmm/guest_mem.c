@@ -94,25 +94,44 @@ struct lin_result vm_read_linear(struct vm *vm, uint64_t la, void *dst, unsigned
 		    how == LIN_IMPLICIT);
 }
 
-struct lin_result vm_write_linear(struct vm *vm, uint64_t la, const void *src, unsigned len)
+struct lin_result vm_write_linear(struct vm *vm, uint64_t la, const void *src, unsigned len,
+				  enum lin_access how)
 {
-	struct lin_result r = vm_check_linear_write(vm, la, len);
+	struct lin_result r = vm_check_linear_write(vm, la, len, how);
 	if (r.status != PTWALK_OK)
 		return r;
-	return copy(vm, la, (uint8_t *)(uintptr_t)src, len, PTWALK_WRITE, true);
+	return copy(vm, la, (uint8_t *)(uintptr_t)src, len, PTWALK_WRITE, how == LIN_IMPLICIT);
 }
 
-struct lin_result vm_check_linear_write(struct vm *vm, uint64_t la, unsigned len)
+struct lin_result vm_check_linear_write(struct vm *vm, uint64_t la, unsigned len, enum lin_access how)
 {
 	uint64_t end = la + len;
 	for (uint64_t page = la & ~(PAGE_4K - 1); page < end; page += PAGE_4K) {
 		uint64_t gpa, hpa, contiguous;
 		uint64_t at = page < la ? la : page;
-		struct lin_result r = translate(vm, at, PTWALK_WRITE, true, true, &gpa);
+		struct lin_result r = translate(vm, at, PTWALK_WRITE, how == LIN_IMPLICIT, true, &gpa);
 		if (r.status != PTWALK_OK)
 			return r;
 		if (gmem_translate(&vm->ram, gpa, &hpa, &contiguous) != ERR_OK)
 			return (struct lin_result){ .status = PTWALK_NOT_RAM, .cr2 = at, .gpa = gpa };
 	}
 	return (struct lin_result){ .status = PTWALK_OK };
+}
+
+unsigned vm_fetch_instruction(struct vm *vm, uint8_t bytes[15], bool *mode64)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct segment cs;
+	backend->get_seg(v, SEG_CS, &cs);
+	*mode64 = (backend->get_reg(v, VREG_EFER) & ARCH_EFER_LMA) && (cs.attr & SEG_ATTR_L);
+	uint64_t rip = backend->get_reg(v, VREG_RIP);
+	uint64_t la = *mode64 ? rip : (uint32_t)(cs.base + rip);
+	unsigned n = 15;
+	if (vm_read_linear(vm, la, bytes, n, LIN_FETCH).status == PTWALK_OK)
+		return n;
+	/* The instruction may end before a page that is not there. */
+	n = (unsigned)(PAGE_4K - (la & (PAGE_4K - 1)));
+	if (n < 15 && vm_read_linear(vm, la, bytes, n, LIN_FETCH).status == PTWALK_OK)
+		return n;
+	return 0;
 }

@@ -44,14 +44,14 @@ static enum task_switch_mem ts_read(void *ctx, uint32_t la, void *dst, unsigned 
 static enum task_switch_mem ts_write(void *ctx, uint32_t la, const void *src, unsigned len,
 				     struct task_switch_fault *f)
 {
-	struct lin_result r = vm_write_linear(ctx, la, src, len);
+	struct lin_result r = vm_write_linear(ctx, la, src, len, LIN_IMPLICIT);
 	return mem_status(&r, f);
 }
 
 static enum task_switch_mem ts_check_write(void *ctx, uint32_t la, unsigned len,
 					   struct task_switch_fault *f)
 {
-	struct lin_result r = vm_check_linear_write(ctx, la, len);
+	struct lin_result r = vm_check_linear_write(ctx, la, len, LIN_IMPLICIT);
 	return mem_status(&r, f);
 }
 

@@ -77,6 +77,8 @@ void vm_cpuid(struct vm *vm);
 /* RDMSR/WRMSR of an intercepted MSR (vmm/msr.c); false when a #GP was injected instead. */
 bool vm_msr_read(struct vm *vm, uint32_t msr);
 bool vm_msr_write(struct vm *vm, uint32_t msr);
+/* INS or OUTS, emulated (vmm/string_io.c). */
+void vm_string_io(struct vm *vm, const struct vm_exit *e);
 /* A hardware task switch, emulated (vmm/task.c). */
 void vm_task_switch(struct vm *vm, const struct vm_exit *e);
 /* A control-register access that exited (vmm/cr.c), RIP moved past it; false when a #GP was injected or the VM stopped. */

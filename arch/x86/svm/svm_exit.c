@@ -24,7 +24,6 @@
 #define LEN_HLT     1
 #define LEN_RDWRMSR 2
 #define LEN_VMMCALL 3
-#define LEN_INVD    2
 
 /* Exit codes by name, for the report of one the VMM did not expect (APM appendix C). */
 static const struct {
@@ -91,8 +90,11 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->next_rip = next_rip(vmcb, LEN_HLT);
 		break;
 	case SVM_EXIT_INVD:
-		e->reason = EXIT_INVD;
-		e->next_rip = next_rip(vmcb, LEN_INVD);
+	case SVM_EXIT_WBINVD:
+		/* WBNOINVD (F3 0F 09) is intercepted as WBINVD: without NRIPS the
+		 * generic layer finds the length from the bytes. */
+		e->reason = EXIT_CACHE_FLUSH;
+		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
 		break;
 	case SVM_EXIT_RDPMC:
 		e->reason = EXIT_NO_COUNTERS;

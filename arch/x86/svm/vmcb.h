@@ -123,6 +123,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT2_STGI     (1u << 4)
 #define INTERCEPT2_CLGI     (1u << 5)
 #define INTERCEPT2_SKINIT   (1u << 6)
+#define INTERCEPT2_WBINVD   (1u << 9)
 #define INTERCEPT2_MONITOR  (1u << 10)  /* MONITOR and MONITORX */
 #define INTERCEPT2_MWAIT    (1u << 11)  /* MWAIT and MWAITX, unconditionally */
 #define INTERCEPT2_MWAIT_ARMED (1u << 12)
@@ -169,6 +170,7 @@ enum svm_exit_code {
 	SVM_EXIT_STGI      = 0x84,
 	SVM_EXIT_CLGI      = 0x85,
 	SVM_EXIT_SKINIT    = 0x86,
+	SVM_EXIT_WBINVD    = 0x89,
 	SVM_EXIT_MONITOR   = 0x8a,
 	SVM_EXIT_MWAIT     = 0x8b,
 	SVM_EXIT_MWAIT_ARMED = 0x8c,

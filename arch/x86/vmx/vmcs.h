@@ -23,6 +23,7 @@ enum vmcs_field {
 	ENTRY_MSR_LOAD_ADDR     = 0x200a,
 	TSC_OFFSET              = 0x2010,
 	EPT_POINTER             = 0x201a,
+	ENCLS_EXITING_BITMAP    = 0x202e,
 	GUEST_PHYSICAL_ADDRESS  = 0x2400,
 	VMCS_LINK_POINTER       = 0x2800,
 	GUEST_IA32_DEBUGCTL     = 0x2802,
@@ -112,7 +113,9 @@ enum vmcs_field {
 #define PROC2_RDTSCP          (1u << 3)
 #define PROC2_VPID            (1u << 5)
 #define PROC2_UNRESTRICTED    (1u << 7)
+#define PROC2_WBINVD_EXITING  (1u << 6)
 #define PROC2_INVPCID         (1u << 12)
+#define PROC2_ENCLS_EXITING   (1u << 15)
 /* VM-exit controls (25.7.1). */
 #define EXIT_SAVE_DEBUG       (1u << 2)
 #define EXIT_HOST_64BIT       (1u << 9)
@@ -170,7 +173,9 @@ enum vmx_exit_reason {
 	VMX_EXIT_INVEPT          = 50,
 	VMX_EXIT_PREEMPT_TIMER   = 52,
 	VMX_EXIT_INVVPID         = 53,
+	VMX_EXIT_WBINVD          = 54,
 	VMX_EXIT_XSETBV          = 55,
+	VMX_EXIT_ENCLS           = 60,
 	VMX_EXIT_REASONS         = 78,  /* one past the last the SDM defines */
 };
 #define VMX_EXIT_ENTRY_FAILURE (1u << 31)

@@ -106,8 +106,10 @@ static bool choose_controls(void)
 	/* VPIDs are only usable with INVVPID to retire a reused tag. */
 	bool vpid = vmx_caps.vpid && vmx_caps.invvpid && (vmx_caps.invvpid_single || vmx_caps.invvpid_all);
 	/* RDTSCP/RDPID and INVPCID #UD unless enabled; CPUID hides them when they cannot be. */
+	/* WBINVD exits (done as nothing: it could stall the host); on a CPU with SGX, so
+	 * does every ENCLS leaf (#UD: SGX is not shown). */
 	uint32_t proc2 = PROC2_EPT | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
-			 (vpid ? PROC2_VPID : 0);
+			 PROC2_WBINVD_EXITING | PROC2_ENCLS_EXITING | (vpid ? PROC2_VPID : 0);
 	/* The guest's DR7 and DEBUGCTL travel in the VMCS (SDM 26.3.2.1, 28.3.1). */
 	uint32_t exitc = EXIT_SAVE_DEBUG | EXIT_HOST_64BIT | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
 			 EXIT_SAVE_PAT | EXIT_LOAD_PAT;
@@ -388,6 +390,8 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 		  vmwrite(ENTRY_INTR_INFO, 0) && vmwrite(TSC_OFFSET, 0);
 	if (x->vpid)
 		ok = ok && vmwrite(VMCS_VPID, x->vpid);
+	if (proc2 & PROC2_ENCLS_EXITING)
+		ok = ok && vmwrite(ENCLS_EXITING_BITMAP, ~0ull);
 	if (!ok) {
 		log_error("vmx: writing a VMCS control field failed (VM-instruction error %llu)\n",
 			  (unsigned long long)vmread(VM_INSTRUCTION_ERROR));

@@ -95,7 +95,8 @@ void vmx_decode_exit(struct vm_exit *e)
 		e->reason = EXIT_HLT;
 		break;
 	case VMX_EXIT_INVD:
-		e->reason = EXIT_INVD;
+	case VMX_EXIT_WBINVD:
+		e->reason = EXIT_CACHE_FLUSH;
 		break;
 	case VMX_EXIT_RDPMC:
 		e->reason = EXIT_NO_COUNTERS;
@@ -173,6 +174,7 @@ void vmx_decode_exit(struct vm_exit *e)
 	case VMX_EXIT_MONITOR:
 	case VMX_EXIT_GETSEC:
 	case VMX_EXIT_RSM:
+	case VMX_EXIT_ENCLS:
 		e->reason = EXIT_HIDDEN_INSN;
 		break;
 	default:
