@@ -10,8 +10,8 @@
  * checks run in 32-bit protected mode before long mode (pm32/). */
 enum attack {
 	ATTACK_TASK, ATTACK_MWAIT, ATTACK_STATE, ATTACK_SVM, ATTACK_VMX, ATTACK_MSR,
-	ATTACK_INVD, ATTACK_EXCEPTIONS, ATTACK_SMC, ATTACK_DEBUG, ATTACK_CPUID, ATTACK_CR,
-	ATTACK_COUNT
+	ATTACK_INVD, ATTACK_STRINGIO, ATTACK_EXCEPTIONS, ATTACK_SMC, ATTACK_DEBUG, ATTACK_CPUID,
+	ATTACK_CR, ATTACK_COUNT
 };
 
 /* The attacks that end the VM by design (walk=...): none of them is in attack=all. */
@@ -192,6 +192,7 @@ void attack_svm(void);
 void attack_vmx(void);
 void attack_msr(void);
 void attack_invd(void);
+void attack_stringio(void);
 void attack_exceptions(void);
 void attack_smc(void);
 void attack_debug(void);

@@ -15,7 +15,8 @@ static struct idt_gate idt[256];
 static void (*const attack_fns[ATTACK_COUNT])(void) = {
 	[ATTACK_MWAIT] = attack_mwait, [ATTACK_STATE] = attack_state, [ATTACK_SVM] = attack_svm,
 	[ATTACK_VMX] = attack_vmx,     [ATTACK_MSR] = attack_msr,     [ATTACK_INVD] = attack_invd,
-	[ATTACK_EXCEPTIONS] = attack_exceptions, [ATTACK_SMC] = attack_smc,
+	[ATTACK_STRINGIO] = attack_stringio, [ATTACK_EXCEPTIONS] = attack_exceptions,
+	[ATTACK_SMC] = attack_smc,
 	[ATTACK_DEBUG] = attack_debug, [ATTACK_CPUID] = attack_cpuid, [ATTACK_CR] = attack_cr,
 };
 

@@ -5,7 +5,8 @@
 const char *const attack_names[ATTACK_COUNT] = {
 	[ATTACK_TASK] = "task",       [ATTACK_MWAIT] = "mwait", [ATTACK_STATE] = "state",
 	[ATTACK_SVM] = "svm",         [ATTACK_VMX] = "vmx",     [ATTACK_MSR] = "msr",
-	[ATTACK_INVD] = "invd",       [ATTACK_EXCEPTIONS] = "exceptions",
+	[ATTACK_INVD] = "invd",       [ATTACK_STRINGIO] = "stringio",
+	[ATTACK_EXCEPTIONS] = "exceptions",
 	[ATTACK_SMC] = "smc",         [ATTACK_DEBUG] = "debug", [ATTACK_CPUID] = "cpuid",
 	[ATTACK_CR] = "cr",
 };

@@ -176,6 +176,14 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		stat_inc(v->vm, &stat_tlb_flush_tag);
 	s->tlb_control = TLB_CONTROL_NONE;
 	s->vmcb->control.clean = 0; /* we rewrite fields freely: nothing is cached */
+	/*
+	 * VMRUN loads the guest's CR2 from the VMCB (APM 15.5.1), but Bochs 2.7
+	 * does not; loading it here too is what hardware does anyway, and costs
+	 * a write only when it differs (the CR2 of a #PF this VMM injects, or of
+	 * another vCPU's fault).
+	 */
+	if (read_cr2() != s->vmcb->save.cr2)
+		write_cr2(s->vmcb->save.cr2);
 
 	svm_world_switch(s->vmcb_pa, &v->gprs, host_vmcb_pa);
 
