@@ -145,7 +145,10 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD |
 			     INTERCEPT2_VMSAVE | INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT |
 			     INTERCEPT2_WBINVD | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT | INTERCEPT2_MWAIT_ARMED |
-			     INTERCEPT2_XSETBV | INTERCEPT2_RDPRU;
+			     INTERCEPT2_XSETBV;
+	/* RDPRU runs in a guest only where the CPU has it (CPUID 8000_0008h:EBX[4]). */
+	if (cpuid(0x80000000u, 0).eax >= 0x80000008u && (cpuid(0x80000008u, 0).ebx & (1u << 4)))
+		c->intercept_misc2 |= INTERCEPT2_RDPRU;
 	c->iopm_base_pa = iopm_pa;
 	c->msrpm_base_pa = msrpm_pa;
 	/* Physical interrupts stay masked by the host's RFLAGS.IF while the guest runs. */
