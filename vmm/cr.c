@@ -76,6 +76,7 @@ static bool apply(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, 
 	backend->set_reg(&vm->vcpu, reg, w->value);
 	if (w->flush_tlb)
 		backend->flush_tlb(&vm->vcpu);
+	vm->mmu->paging_changed(vm);
 	return true;
 }
 

@@ -160,8 +160,7 @@ static void on_hypercall(struct vm *vm, const struct vm_exit *e)
 	vm_hypercall(vm);
 }
 
-/* Guest-physical addresses outside RAM: no MMIO device exists yet. */
-static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
+void vm_no_device(struct vm *vm, const struct vm_exit *e)
 {
 	char what[112];
 	ksnprintf(what, sizeof(what), "%s of guest-physical %#llx, where there is neither RAM nor a device",
@@ -169,6 +168,11 @@ static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
 		  e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
 		  (unsigned long long)e->npf.gpa);
 	fatal(vm, e, what);
+}
+
+static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
+{
+	vm->mmu->nested_fault(vm, e);
 }
 
 static void on_triple_fault(struct vm *vm, const struct vm_exit *e)

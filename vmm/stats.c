@@ -38,8 +38,6 @@ void stats_print(const struct vm *vm)
 		if (vm->exits[r])
 			kprintf("vm %s:   exits: %-33s %llu\n", vm->cfg.name,
 				exit_reason_name((enum exit_reason)r), (unsigned long long)vm->exits[r]);
-	kprintf("vm %s:   %s leaves: %llu x 4 KiB, %llu x 2 MiB, %llu x 1 GiB in %llu tables\n",
-		vm->cfg.name, vm->nested.fmt ? vm->nested.fmt->name : "second-level",
-		(unsigned long long)vm->nested.leaves[1], (unsigned long long)vm->nested.leaves[2],
-		(unsigned long long)vm->nested.leaves[3], (unsigned long long)vm->nested.tables);
+	if (vm->mmu)
+		vm->mmu->report(vm);
 }

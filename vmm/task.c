@@ -84,6 +84,7 @@ static err_t ts_set_cr3(void *ctx, uint32_t cr3)
 	}
 	backend->set_reg(v, VREG_CR3, cr3);
 	backend->flush_tlb(v);
+	vm->mmu->paging_changed(vm);
 	return ERR_OK;
 }
 

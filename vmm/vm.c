@@ -25,28 +25,6 @@ static void *hpa_to_ptr(uint64_t hpa)
 	return phys_to_virt(hpa);
 }
 
-/* Table pages of a VM's second-level tables belong to the VM. */
-static err_t table_alloc(void *ctx, uint64_t *pa)
-{
-	struct vm *vm = ctx;
-	return page_alloc(0, vm->owner, pa);
-}
-
-static void table_free(void *ctx, uint64_t pa)
-{
-	struct vm *vm = ctx;
-	err_t err = page_free(pa, vm->owner);
-	if (err != ERR_OK)
-		log_error("vm %s: freeing table page %#llx: %s\n", vm->cfg.name,
-			  (unsigned long long)pa, err_str(err));
-}
-
-static uint64_t *table_ptr(void *ctx, uint64_t pa)
-{
-	(void)ctx;
-	return phys_to_virt(pa);
-}
-
 /* The guest's UART output: whole lines, prefixed with the VM's name. */
 static void console_tx(void *ctx, uint8_t byte)
 {
@@ -96,7 +74,8 @@ static void vm_destroy(struct vm *vm)
 	if (vm->vcpu.backend)
 		backend->vcpu_destroy(&vm->vcpu);
 	vcpu_forget(&vm->vcpu);
-	nested_destroy(&vm->nested);
+	if (vm->mmu)
+		vm->mmu->destroy(vm);
 	gmem_destroy(&vm->ram);
 	if (vm->ram_blocks)
 		page_free(virt_to_phys(vm->ram_blocks), vm->owner);
@@ -122,12 +101,8 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 		report_config(cc, "not enough free memory for its RAM");
 		return err;
 	}
-	struct nested_mm mm = { vm, table_alloc, table_free, table_ptr };
-	err = nested_init(&vm->nested, backend->nested, &mm);
-	for (unsigned i = 0; i < vm->ram.nblocks && err == ERR_OK; i++) {
-		const struct gmem_block *b = &vm->ram.blocks[i];
-		err = nested_map(&vm->nested, b->gpa, b->hpa, PAGE_SIZE << b->order, vm->cfg.large);
-	}
+	vm->mmu = &mmu_nested;
+	err = vm->mmu->create(vm);
 	if (err != ERR_OK) {
 		report_config(cc, "cannot build its second-level tables");
 		return err;

@@ -13,6 +13,7 @@
 #include "vmm/exit.h"
 #include "vmm/gmem.h"
 #include "vmm/iobus.h"
+#include "vmm/mmu/mmu.h"
 #include "vmm/mmu/nested.h"
 #include "vmm/stats.h"
 #include "vmm/vcpu.h"
@@ -47,7 +48,8 @@ struct vm {
 	struct gmem ram;
 	struct gmem_block *ram_blocks;  /* the block list's own pages */
 	unsigned ram_blocks_order;
-	struct nested nested;
+	const struct mmu_ops *mmu;      /* its memory virtualization (mmu=) */
+	struct nested nested;           /* the nested MMU's state */
 	struct vcpu vcpu;
 	struct vm_cpuid cpuid;
 	struct iobus io;
@@ -79,6 +81,8 @@ bool vm_msr_read(struct vm *vm, uint32_t msr);
 bool vm_msr_write(struct vm *vm, uint32_t msr);
 /* INS or OUTS, emulated (vmm/string_io.c). */
 void vm_string_io(struct vm *vm, const struct vm_exit *e);
+/* Stops vm for an access to guest-physical memory where there is neither RAM nor a device. */
+void vm_no_device(struct vm *vm, const struct vm_exit *e);
 /* A hardware task switch, emulated (vmm/task.c). */
 void vm_task_switch(struct vm *vm, const struct vm_exit *e);
 /* A control-register access that exited (vmm/cr.c), RIP moved past it; false when a #GP was injected or the VM stopped. */
