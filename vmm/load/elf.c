@@ -176,7 +176,7 @@ static err_t check_segment(const struct loader *l, unsigned i, const struct phdr
 	if (ph->paddr < HIGH_RAM_START && ph->paddr + ph->memsz > LOW_RAM_END) {
 		load_say(l, "load: ELF program header %u: segment at 0x%llx size 0x%llx overlaps the reserved hole 0x%llx-0x%llx of the guest's memory map",
 			 i, paddr, memsz, LOW_RAM_END, HIGH_RAM_START - 1);
-		return ERR_NOMEM;
+		return ERR_UNSUPPORTED;
 	}
 	return ERR_OK;
 }
