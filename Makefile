@@ -46,6 +46,29 @@ $(DEPS_STAMP): scripts/deps.sh
 
 deps: $(DEPS_STAMP)
 
+# ---- Zydis: the instruction decoder under vmm/emul/decode.c ----
+# Fetched from Debian's source packages and built twice by scripts/zydis.sh
+# (freestanding with KCFLAGS for the kernel, with UNIT_CFLAGS for the unit
+# tests); nothing of it is in the repository.  Only decode.c includes it.
+ZYDIS_DIR     := $(BUILD)/zydis
+ZYDIS_STAMP   := $(ZYDIS_DIR)/.built
+ZYDIS_INCLUDE := -isystem $(ZYDIS_DIR)/include
+
+$(ZYDIS_STAMP): scripts/zydis.sh Makefile | $(DEPS_STAMP)
+	@KCFLAGS='$(KCFLAGS)' UNIT_CFLAGS='$(UNIT_CFLAGS)' scripts/zydis.sh $(ZYDIS_DIR)
+	@touch $@
+
+$(ZYDIS_DIR)/zydis.a $(ZYDIS_DIR)/zydis-host.a: $(ZYDIS_STAMP) ;
+
+PURE_SRCS += vmm/emul/decode.c
+# An archive after the objects: only the members decode.o uses are linked.
+KERNEL_OBJS += $(ZYDIS_DIR)/zydis.a
+$(BUILD)/obj/vmm/emul/decode.o: $(ZYDIS_STAMP)
+$(BUILD)/obj/vmm/emul/decode.o: private KCFLAGS += $(ZYDIS_INCLUDE)
+UNIT_test_decode := vmm/emul/decode.c lib/error.c $(ZYDIS_DIR)/zydis-host.a
+$(BUILD)/tests/test_decode: private UNIT_CFLAGS += $(ZYDIS_INCLUDE)
+# ---- end of Zydis ----
+
 $(BUILD)/obj/%.o: %.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) $(if $(filter $<,$(PURE_SRCS)),-Wconversion) -MMD -MP -c $< -o $@

@@ -8,6 +8,8 @@ grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
 qemu-system-x86 ovmf seabios \
 bochs bochs-term bochsbios vgabios \
 libcmocka-dev pkg-config"
+# apt-get source (scripts/zydis.sh) unpacks with dpkg-source.
+PKGS="$PKGS dpkg-dev"
 
 missing=""
 for p in $PKGS; do
