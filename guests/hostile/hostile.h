@@ -1,8 +1,11 @@
-/* hostile.h: what the files of the hostile guest share: options, result lines, exception probes, CPU features, attacks. */
+/* hostile.h: what the files of the hostile guest share: options, attacks, its window of test pages; result lines, probes and CPU features come from guests/common/. */
 #ifndef GUESTS_HOSTILE_HOSTILE_H
 #define GUESTS_HOSTILE_HOSTILE_H
 
 #include "guests/common/guest.h"
+#include "guests/common/check.h"
+#include "guests/common/features.h"
+#include "guests/common/trap.h"
 
 /* ---- options (options.c; also built for 32-bit code) ---- */
 
@@ -29,76 +32,6 @@ struct options {
  * without attack= and walk=, every attack of attack=all runs. */
 void options_parse(const struct boot_info *boot, struct options *o);
 extern const char *const attack_names[ATTACK_COUNT];
-
-/* ---- result lines (report.c; also built for 32-bit code) ---- */
-
-enum emulator { EMU_QEMU = 1u << 0, EMU_BOCHS = 1u << 1 };
-
-/* Where the checks run: under hvmicrovisor, or natively in which emulator. */
-void report_setup(bool under_hypervisor, enum harness harness);
-/* "hostile: <attack>: <what>: ok", or "...: FAIL 0x<got> want 0x<want>". */
-void check_value(const char *attack, const char *what, uint64_t got, uint64_t want);
-/* The same for an exception vector (-1: none), printed by name. */
-void check_vector(const char *attack, const char *what, int got, int want);
-/* A vector and, when it is the one wanted, its error code. */
-void check_fault(const char *attack, const char *what, int got, uint64_t error, int want,
-		 uint64_t want_error);
-/* check_vector, but a wrong vector counts as skipped when running natively
- * on one of the emulators in lenient (an emulator that does not raise the
- * fault the manuals require). */
-void check_vector_lenient(const char *attack, const char *what, int got, int want,
-			  unsigned lenient);
-/* When running natively on one of the emulators in lenient: prints
- * "skipped (native <emulator> is lenient)" and returns true. */
-bool skipped_if_lenient(const char *attack, const char *what, unsigned lenient);
-/* Whether we run natively on one of these emulators: a check that would be
- * unsafe on their lenient emulation is then not made. */
-bool native_on(unsigned emulators);
-/* "...: ok" or "...: FAIL <detail>"; detail says what was wrong. */
-void check_true(const char *attack, const char *what, bool ok, const char *detail);
-/* "hostile: <attack>: <what>: skipped (<why>)". */
-void skipped(const char *attack, const char *what, const char *why);
-/* A check whose result was recorded elsewhere (the 32-bit part's failures). */
-void report_add_failures(unsigned n);
-unsigned report_failures(void);
-/* The name of an exception vector ("#GP"), "none" for -1. */
-const char *vector_name(int vector, char buf[16]);
-
-/* ---- exception probes (trap.asm, and pm32/entry32.asm for 32-bit code) ---- */
-
-/* Calls fn(arg); returns -1 when it returns, or the vector of the first
- * exception it raised (the handler resumes here, abandoning fn). */
-int probe(void (*fn)(void *), void *arg);
-
-/* What the last exception left: vector, error code (0 for vectors without
- * one; meaningless after INT n), RIP, CR2 and, for #DB, DR6. */
-struct trap_record {
-	uint64_t vector, error, rip, cr2, dr6;
-};
-extern struct trap_record trap_last;
-
-enum {
-	VEC_DE = 0, VEC_DB = 1, VEC_BP = 3, VEC_UD = 6, VEC_NM = 7, VEC_TS = 10, VEC_GP = 13,
-	VEC_PF = 14, VEC_MF = 16, VEC_XM = 19, VEC_NONE = -1,
-};
-
-/* ---- CPU features (features.c; also built for 32-bit code) ---- */
-
-enum feature {
-	F_VME, F_DE, F_PSE, F_TSC, F_MSR, F_PAE, F_MCE, F_MTRR, F_PGE, F_FXSR, F_SSE, F_SSE2,
-	F_SSE3, F_PCLMULQDQ, F_MONITOR, F_VMX, F_SMX, F_SSSE3, F_CX16, F_PCID, F_SSE41, F_SSE42,
-	F_MOVBE, F_POPCNT, F_AES, F_XSAVE, F_OSXSAVE, F_RDRAND, F_FSGSBASE, F_BMI1, F_INVPCID,
-	F_SMEP, F_BMI2, F_RDSEED, F_ADX, F_SMAP, F_CLFLUSHOPT, F_CLWB, F_SHA, F_UMIP, F_PKU,
-	F_OSPKE, F_CET_SS, F_LA57, F_RDPID, F_KL, F_PKS, F_UINTR, F_CET_IBT, F_LASS, F_FRED,
-	F_LAM, F_SYSCALL, F_NX, F_PAGE1G, F_RDTSCP, F_LM, F_SVM, F_ABM, F_MONITORX, F_FFXSR,
-	F_TCE, F_RTM, F_COUNT
-};
-
-/* Whether CPUID shows the feature (leaves above the maximum show nothing). */
-bool has(enum feature f);
-const char *feature_name(enum feature f);
-/* CPUID, with zeros for a leaf above the basic or extended maximum. */
-struct cpuid_regs cpuid_leaf(uint32_t leaf, uint32_t subleaf);
 
 /* ---- the long-mode side (main.c, paging and the attacks) ---- */
 
@@ -177,14 +110,6 @@ uint64_t seeded(uint64_t *state);
 #define MSR_TSC_AUX     0xc0000103
 #define PAT_DEFAULT     0x0007040600070406ull /* the power-on value (SDM 13.12.4) */
 #define COM1_LSR        0x3fd
-
-/* A probe for one fixed instruction sequence: static void name(void *). */
-#define PROBE_ASM(name, ...)                         \
-	static void name(void *arg)                  \
-	{                                            \
-		(void)arg;                           \
-		__asm__ volatile(__VA_ARGS__);       \
-	}
 
 void attack_mwait(void);
 void attack_state(void);

@@ -6,8 +6,6 @@
 #define EARLY_FATAL    (1u << 31) /* pm32: the 32-bit part could not finish */
 #define EARLY_FAILURES 0xffffu
 
-extern const uint64_t trap_stubs[256];
-
 struct options opt;
 static struct boot_info boot;
 static struct idt_gate idt[256];

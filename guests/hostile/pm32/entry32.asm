@@ -1,16 +1,11 @@
-; entry32.asm: the 32-bit part's entry, its exception stubs and probe(), and the code that switches tasks and runs as the new task.
+; entry32.asm: the 32-bit part's entry, and the code that switches tasks and runs as the new task.
 ;
 ; pm32_entry is called by guests/common/entry.asm (cdecl: magic, info) and
-; returns what pm32_main returns.  Exceptions behave as in ../trap.asm: the
-; vector is recorded in trap_last, and inside probe() the probe returns it.
+; returns what pm32_main returns.  Exceptions and probe() are
+; guests/common/pm32/trap32.asm's.
 
 bits 32
 
-TRAP_VECTOR equ 0
-TRAP_ERROR  equ 8
-TRAP_RIP    equ 16
-TRAP_CR2    equ 24
-TRAP_DR6    equ 32
 EFLAGS_NT   equ 1 << 14
 SEL_TSS_MAIN equ 0x18
 
@@ -40,12 +35,8 @@ MAIN_ESI equ 0x55550005
 MAIN_EDI equ 0x66660006
 
 extern pm32_main
-extern pm32_unexpected
 extern task_observe
 global pm32_entry
-global trap_stubs32
-global trap_last
-global probe
 global task_switch
 global task_body
 global task_resume_jmp
@@ -59,70 +50,6 @@ pm32_entry:
 	jmp pm32_main
 
 section .text
-
-%macro STUB 1
-	align 16
-trap_stub_%1:
-%if %1 == 8 || (%1 >= 10 && %1 <= 14) || %1 == 17 || %1 == 21 || %1 == 29 || %1 == 30
-%else
-	push 0
-%endif
-	push %1
-	jmp trap_common
-%endmacro
-
-%assign n 0
-%rep 32
-	STUB n
-%assign n n + 1
-%endrep
-
-; [esp] vector, [esp + 4] error code, [esp + 8] EIP.
-trap_common:
-	push eax
-	mov eax, [esp + 4]
-	mov [trap_last + TRAP_VECTOR], eax
-	mov eax, [esp + 8]
-	mov [trap_last + TRAP_ERROR], eax
-	mov eax, [esp + 12]
-	mov [trap_last + TRAP_RIP], eax
-	mov eax, cr2
-	mov [trap_last + TRAP_CR2], eax
-	pop eax
-	cmp byte [probe_armed], 0
-	je .unexpected
-	mov byte [probe_armed], 0
-	mov esp, [probe_esp]
-	mov eax, [trap_last + TRAP_VECTOR]
-	jmp probe_return
-.unexpected:
-	push trap_last
-	call pm32_unexpected
-.hang:
-	cli
-	hlt
-	jmp .hang
-
-; int probe(void (*fn)(void *), void *arg)
-probe:
-	push ebp
-	mov ebp, esp
-	push ebx
-	push esi
-	push edi
-	mov [probe_esp], esp
-	mov byte [probe_armed], 1
-	push dword [ebp + 12]
-	call [ebp + 8]
-	add esp, 4
-	mov byte [probe_armed], 0
-	mov eax, -1
-probe_return:
-	pop edi
-	pop esi
-	pop ebx
-	pop ebp
-	ret
 
 ; void task_switch(uint32_t how, uint32_t selector): how 0 = far JMP, 1 = far
 ; CALL, 2 = INT 0x80.  The switch saves the known register values below into
@@ -210,18 +137,9 @@ section .data
 align 8
 far_target: dd 0, 0
 main_task:  dd 0, SEL_TSS_MAIN
-trap_stubs32:
-%assign n 0
-%rep 32
-	dd trap_stub_ %+ n
-%assign n n + 1
-%endrep
 
 section .bss
 align 8
-trap_last:    resq 5
 task_seen:    resb 72 + 12
 task_resumed: resd 6
 how:          resd 1
-probe_esp:    resd 1
-probe_armed:  resb 1

@@ -18,8 +18,6 @@ struct descriptor_pointer {
 	uint32_t base;
 } __attribute__((packed));
 
-extern const uint32_t trap_stubs32[32];
-
 struct options opt;
 static struct boot_info boot;
 static struct cpu_env cpu;
