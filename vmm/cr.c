@@ -136,7 +136,12 @@ static bool decode_mov_cr(struct vm *vm, const struct vm_exit *e, struct vm_exit
 	uint64_t rip = backend->get_reg(v, VREG_RIP);
 	unsigned n = vm_fetch_instruction(vm, bytes, &mode64);
 	struct movcr m;
-	if (!n || !movcr_decode(bytes, n, mode64, &m))
+	if (!n) {
+		vm_stop(vm, true, "cannot fetch the instruction at RIP %#llx that accessed %s%u",
+			(unsigned long long)rip, e->reason == EXIT_DR_ACCESS ? "DR" : "CR", e->cr.cr);
+		return false;
+	}
+	if (!movcr_decode(bytes, n, mode64, &m))
 		goto fail;
 	bool is_dr = m.kind == MOVCR_DR_TO || m.kind == MOVCR_DR_FROM;
 	if (m.cr != e->cr.cr || m.to_cr != (e->cr.op == CR_MOV_TO) ||

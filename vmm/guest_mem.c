@@ -5,6 +5,7 @@
 #include "vmm/vm.h"
 
 #define PAGE_4K 4096ull
+#define PDPTE_IGNORED_BITS 0x1e0ull
 
 static err_t read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 {
@@ -42,9 +43,15 @@ static void paging_mode(struct vm *vm, struct ptwalk_mode *m)
 	};
 	/* PAE: the PDPTEs as the CPU loaded them, which is what CR3 points at unless the guest
 	 * changed them since without reloading CR3. */
-	if (ptwalk_paging(m) == PTWALK_PAE &&
-	    gmem_read(&vm->ram, m->cr3 & 0xffffffe0ull, m->pdpte, sizeof(m->pdpte)) != ERR_OK)
-		memset(m->pdpte, 0, sizeof(m->pdpte));
+	if (ptwalk_paging(m) == PTWALK_PAE) {
+		if (gmem_read(&vm->ram, m->cr3 & 0xffffffe0ull, m->pdpte, sizeof(m->pdpte)) != ERR_OK)
+			memset(m->pdpte, 0, sizeof(m->pdpte));
+		/* The CPU accepted these PDPTEs when it loaded them; since then an
+		 * AMD-style walk (QEMU's) may have set the accessed bit (5) in them,
+		 * which Intel's PDPTE format reserves: ignore bits 8:5 here. */
+		for (unsigned i = 0; i < 4; i++)
+			m->pdpte[i] &= ~PDPTE_IGNORED_BITS;
+	}
 }
 
 /* Translates the page holding la; OK with *gpa, or how it failed. */

@@ -26,30 +26,9 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-static __attribute__((noreturn)) void finish(void)
-{
-	env_report();
-	report("result %s", report_failures() ? "FAIL" : "PASS");
-	env_exit(report_failures() ? 1 : 0, opt.harness);
-}
-
 void hostile_fatal(const char *attack, const char *why)
 {
-	report("%s: %s; cannot go on", attack, why);
-	report_add_failures(1);
-	finish();
-}
-
-/* An exception outside probe(): the guest's state is not what it thinks. */
-void trap_unexpected(const struct trap_record *t);
-void trap_unexpected(const struct trap_record *t)
-{
-	char name[16];
-
-	report("unexpected %s at RIP %#llx, error code %#llx, CR2 %#llx",
-	       vector_name((int)t->vector, name), (unsigned long long)t->rip,
-	       (unsigned long long)t->error, (unsigned long long)t->cr2);
-	hostile_fatal("trap", "an exception outside a probe");
+	check_fatal(attack, why);
 }
 
 uint64_t seeded(uint64_t *state)
@@ -93,5 +72,5 @@ void guest_main(uint32_t magic, uint32_t info, uint32_t early)
 	for (unsigned a = 0; a < ATTACK_COUNT; a++)
 		if (opt.attack[a] && attack_fns[a])
 			attack_fns[a]();
-	finish();
+	check_finish();
 }

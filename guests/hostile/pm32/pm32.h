@@ -3,6 +3,7 @@
 #define GUESTS_HOSTILE_PM32_PM32_H
 
 #include "guests/hostile/hostile.h"
+#include "guests/common/pm32/cr32.h"
 
 /* Selectors of the part's own GDT (main32.c). */
 enum {
@@ -70,23 +71,6 @@ bool pm32_gave_up(void);
 /* 32-bit paging (main32.c): two page directories identity-mapping 4 GiB with 4 MiB pages. */
 extern uint32_t page_dir[2][1024];
 void paging32_fill(void);
-
-/* Control registers in 32-bit code (arch/x86/cpu.h's accessors are 64-bit). */
-#define DEFINE_CR32(n)                                                           \
-	static inline uint32_t rd_cr##n(void)                                    \
-	{                                                                        \
-		uint32_t v;                                                      \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                \
-		return v;                                                        \
-	}                                                                        \
-	static inline void wr_cr##n(uint32_t v)                                  \
-	{                                                                        \
-		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");       \
-	}
-DEFINE_CR32(0)
-DEFINE_CR32(3)
-DEFINE_CR32(4)
-#undef DEFINE_CR32
 
 void task_attack(void);
 void cr32_attack(void);
