@@ -166,18 +166,21 @@ fail:
 	return false;
 }
 
+/* The exit as complete as the instruction makes it: decoded where the backend could not say; NULL when the VM stopped. */
+static const struct vm_exit *complete(struct vm *vm, const struct vm_exit *exit, struct vm_exit *decoded)
+{
+	if (exit->cr.gpr != CR_GPR_UNKNOWN)
+		return exit;
+	return decode_mov_cr(vm, exit, decoded) ? decoded : NULL;
+}
+
 /* Performs the access and moves RIP past the instruction; false when it faulted or the VM stopped. */
 bool vm_cr_access(struct vm *vm, const struct vm_exit *exit)
 {
 	struct vcpu *v = &vm->vcpu;
 	struct vm_exit decoded;
-	const struct vm_exit *e = exit;
-	if (e->cr.gpr == CR_GPR_UNKNOWN) {
-		if (!decode_mov_cr(vm, exit, &decoded))
-			return false;
-		e = &decoded;
-	}
-	if (!cr_access(vm, e))
+	const struct vm_exit *e = complete(vm, exit, &decoded);
+	if (!e || !cr_access(vm, e))
 		return false;
 	backend->set_reg(v, VREG_RIP, e->next_rip);
 	return true;
@@ -238,12 +241,9 @@ bool vm_dr_access(struct vm *vm, const struct vm_exit *exit)
 {
 	struct vcpu *v = &vm->vcpu;
 	struct vm_exit decoded;
-	const struct vm_exit *e = exit;
-	if (e->cr.gpr == CR_GPR_UNKNOWN) {
-		if (!decode_mov_cr(vm, exit, &decoded))
-			return false;
-		e = &decoded;
-	}
+	const struct vm_exit *e = complete(vm, exit, &decoded);
+	if (!e)
+		return false;
 	struct cr_state s = cr_state(v);
 	unsigned n = e->cr.cr;
 	if (backend->get_reg(v, VREG_CPL) != 0) {
