@@ -25,6 +25,7 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=ke
 PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c \
 	$(wildcard vmm/load/*.c) vmm/dev/uart16550.c vmm/iobus.c vmm/mmu/nested.c vmm/gmem.c vmm/config.c \
 	vmm/archcheck.c vmm/emul/movcr.c vmm/emul/strio.c mm/ptwalk.c vmm/emul/task_switch.c
+PURE_SRCS += vmm/emul/emulate.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
 	mm/*.c drivers/*.c lib/*.c vmm/*.c vmm/*/*.c)
@@ -67,6 +68,8 @@ $(BUILD)/obj/vmm/emul/decode.o: $(ZYDIS_STAMP)
 $(BUILD)/obj/vmm/emul/decode.o: private KCFLAGS += $(ZYDIS_INCLUDE)
 UNIT_test_decode := vmm/emul/decode.c lib/error.c $(ZYDIS_DIR)/zydis-host.a
 $(BUILD)/tests/test_decode: private UNIT_CFLAGS += $(ZYDIS_INCLUDE)
+UNIT_test_emulate := vmm/emul/emulate.c vmm/emul/decode.c lib/error.c $(ZYDIS_DIR)/zydis-host.a
+$(BUILD)/tests/test_emulate: private UNIT_CFLAGS += $(ZYDIS_INCLUDE)
 # ---- end of Zydis ----
 
 $(BUILD)/obj/%.o: %.c Makefile | $(DEPS_STAMP)
