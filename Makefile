@@ -25,6 +25,7 @@ KCFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=ke
 PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/multiboot2.c \
 	$(wildcard vmm/load/*.c) vmm/dev/uart16550.c vmm/iobus.c vmm/mmu/nested.c vmm/gmem.c vmm/config.c \
 	vmm/archcheck.c vmm/emul/movcr.c vmm/emul/strio.c mm/ptwalk.c vmm/emul/task_switch.c
+PURE_SRCS += vmm/mmu/shadow.c vmm/mmu/shadow_fill.c vmm/mmu/shadow_audit.c
 PURE_SRCS += vmm/emul/emulate.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
@@ -147,6 +148,7 @@ UNIT_test_task_switch := vmm/emul/task_switch.c lib/error.c
 UNIT_test_archcheck  := vmm/archcheck.c
 UNIT_test_movcr      := vmm/emul/movcr.c
 UNIT_test_strio      := vmm/emul/strio.c
+UNIT_test_shadow     := vmm/mmu/shadow.c vmm/mmu/shadow_fill.c vmm/mmu/shadow_audit.c mm/ptwalk.c lib/printf.c lib/error.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 .SECONDEXPANSION:
