@@ -40,6 +40,8 @@ VM_STAT(stat_cpuid, "CPUID instructions emulated");
 /* Leaves 4 and 0x80000008 describe the package: one vCPU is one core of one thread. */
 #define LEAF4_SHARING_MASK 0xffffc000u   /* EAX 31:26 cores, 25:14 threads sharing */
 #define LEAFX8_LINEAR_MASK 0x0000ff00u   /* EAX 15:8 linear address bits */
+/* Basic leaves that depend on the vCPU's state or the subleaf (other_leaf()). */
+#define SPECIAL_LEAVES     ((1u << 1) | (1u << 4) | (1u << 7))
 
 static struct cpuid_regs host_leaf(uint32_t leaf, uint32_t max)
 {
@@ -122,7 +124,6 @@ void vm_cpuid_init(struct vm *vm)
 	c->guest.phys_bits = cpu.phys_bits;
 	c->guest.intel = c->intel;
 	c->guest.x2apic = false;
-	c->special = (1u << 1) | (1u << 4) | (1u << 7);
 	vm_cpuid_limit(vm, false);
 }
 
@@ -170,8 +171,8 @@ void vm_cpuid(struct vm *vm)
 	uint32_t leaf = (uint32_t)backend->get_reg(v, VREG_RAX);
 	uint32_t sub = (uint32_t)backend->get_reg(v, VREG_RCX);
 	const struct vm_cpuid *c = &vm->cpuid;
-	/* Most leaves are the table's as they are; 1, 4 and 7 are marked special. */
-	struct cpuid_regs r = leaf <= c->cur_max_basic && !(c->special >> leaf & 1)
+	/* Most leaves are the table's as they are; other_leaf() answers the rest. */
+	struct cpuid_regs r = leaf <= c->cur_max_basic && !(SPECIAL_LEAVES >> leaf & 1)
 				      ? c->basic[leaf] : other_leaf(vm, leaf, sub);
 
 	stat_inc(vm, &stat_cpuid);

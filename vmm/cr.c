@@ -15,11 +15,6 @@ static const enum vcpu_reg gpr_by_encoding[16] = {
 	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
 };
 
-enum vcpu_reg vm_gpr_by_encoding(unsigned n)
-{
-	return gpr_by_encoding[n & 15];
-}
-
 static struct cr_state cr_state(struct vcpu *v)
 {
 	return (struct cr_state){
@@ -42,23 +37,32 @@ void vm_inject_gp(struct vm *vm)
 	backend->inject(&vm->vcpu, &gp);
 }
 
-/* PAE paging keeps four PDPTEs in the CPU, loaded from CR3 (SDM 4.4.1): a reserved bit is a #GP. */
-static bool load_pdptes(struct vm *vm, uint64_t cr3)
+err_t vm_load_pdptes(struct vm *vm, uint64_t cr3)
 {
 	uint64_t pdpte[4];
-	if (gmem_read(&vm->ram, cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte)) != ERR_OK) {
+	if (gmem_read(&vm->ram, cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte)) != ERR_OK)
+		return ERR_MISSING;
+	for (unsigned i = 0; i < 4; i++)
+		if (!ptwalk_pdpte_valid(pdpte[i], vm->cpuid.guest.phys_bits))
+			return ERR_INVAL;
+	backend->set_pdptes(&vm->vcpu, pdpte);
+	return ERR_OK;
+}
+
+/* A MOV to CR0, CR3 or CR4 that loads the PDPTEs: a reserved bit is a #GP (SDM 4.4.1). */
+static bool load_pdptes(struct vm *vm, uint64_t cr3)
+{
+	switch (vm_load_pdptes(vm, cr3)) {
+	case ERR_OK:
+		return true;
+	case ERR_INVAL:
+		vm_inject_gp(vm);
+		return false;
+	default:
 		vm_stop(vm, true, "PAE page-directory-pointer table at guest-physical %#llx is outside RAM",
 			(unsigned long long)(cr3 & 0xffffffe0ull));
 		return false;
 	}
-	for (unsigned i = 0; i < 4; i++) {
-		if (!ptwalk_pdpte_valid(pdpte[i], vm->cpuid.guest.phys_bits)) {
-			vm_inject_gp(vm);
-			return false;
-		}
-	}
-	backend->set_pdptes(&vm->vcpu, pdpte);
-	return true;
 }
 
 /* Installs a checked value, or raises the #GP the check asked for; false when the write did not happen. */

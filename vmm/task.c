@@ -73,15 +73,8 @@ static err_t ts_set_cr3(void *ctx, uint32_t cr3)
 	struct vm *vm = ctx;
 	struct vcpu *v = &vm->vcpu;
 	uint64_t cr4 = backend->get_reg(v, VREG_CR4);
-	if (cr4 & ARCH_CR4_PAE) {
-		uint64_t pdpte[4];
-		if (gmem_read(&vm->ram, cr3 & 0xffffffe0u, pdpte, sizeof(pdpte)) != ERR_OK)
-			return ERR_INVAL;
-		for (unsigned i = 0; i < 4; i++)
-			if (!ptwalk_pdpte_valid(pdpte[i], vm->cpuid.guest.phys_bits))
-				return ERR_INVAL;
-		backend->set_pdptes(v, pdpte);
-	}
+	if ((cr4 & ARCH_CR4_PAE) && vm_load_pdptes(vm, cr3) != ERR_OK)
+		return ERR_INVAL;
 	backend->set_reg(v, VREG_CR3, cr3);
 	backend->flush_tlb(v);
 	vm->mmu->paging_changed(vm);

@@ -60,10 +60,8 @@ const char *vcpu_reg_name(enum vcpu_reg r)
 static void save_lazy(struct vcpu *v)
 {
 	fpu_save(&v->fpu);
-	__asm__ volatile("mov %%dr0, %0" : "=r"(v->dr[0]));
-	__asm__ volatile("mov %%dr1, %0" : "=r"(v->dr[1]));
-	__asm__ volatile("mov %%dr2, %0" : "=r"(v->dr[2]));
-	__asm__ volatile("mov %%dr3, %0" : "=r"(v->dr[3]));
+	for (unsigned i = 0; i < 4; i++)
+		v->dr[i] = read_dr(i);
 	if (cpu.tsc_aux)
 		v->tsc_aux = rdmsr(MSR_TSC_AUX);
 }
@@ -71,10 +69,8 @@ static void save_lazy(struct vcpu *v)
 static void restore_lazy(const struct vcpu *v)
 {
 	fpu_restore(&v->fpu);
-	__asm__ volatile("mov %0, %%dr0" : : "r"(v->dr[0]));
-	__asm__ volatile("mov %0, %%dr1" : : "r"(v->dr[1]));
-	__asm__ volatile("mov %0, %%dr2" : : "r"(v->dr[2]));
-	__asm__ volatile("mov %0, %%dr3" : : "r"(v->dr[3]));
+	for (unsigned i = 0; i < 4; i++)
+		write_dr(i, v->dr[i]);
 	if (cpu.tsc_aux)
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 }
@@ -123,27 +119,12 @@ void vcpu_set_tsc_aux(struct vcpu *v, uint64_t val)
 
 uint64_t vcpu_get_dr(const struct vcpu *v, unsigned n)
 {
-	uint64_t val;
-	if (vcpu_lazy_owner != v)
-		return v->dr[n & 3];
-	switch (n & 3) {
-	case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(val)); break;
-	case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(val)); break;
-	case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(val)); break;
-	default: __asm__ volatile("mov %%dr3, %0" : "=r"(val)); break;
-	}
-	return val;
+	return vcpu_lazy_owner == v ? read_dr(n & 3) : v->dr[n & 3];
 }
 
 void vcpu_set_dr(struct vcpu *v, unsigned n, uint64_t val)
 {
 	v->dr[n & 3] = val;
-	if (vcpu_lazy_owner != v)
-		return;
-	switch (n & 3) {
-	case 0: __asm__ volatile("mov %0, %%dr0" : : "r"(val)); break;
-	case 1: __asm__ volatile("mov %0, %%dr1" : : "r"(val)); break;
-	case 2: __asm__ volatile("mov %0, %%dr2" : : "r"(val)); break;
-	default: __asm__ volatile("mov %0, %%dr3" : : "r"(val)); break;
-	}
+	if (vcpu_lazy_owner == v)
+		write_dr(n & 3, val);
 }

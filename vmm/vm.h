@@ -29,7 +29,6 @@ enum vm_state { VM_EMPTY, VM_RUNNABLE, VM_STOPPED };
 struct vm_cpuid {
 	uint32_t max_basic, max_ext;
 	uint32_t cur_max_basic;          /* max_basic, or 2 under MISC_ENABLE.LIMIT_CPUID */
-	uint32_t special;                /* basic leaves not answered from the table as they are */
 	bool intel;                      /* the vendor's rules where the manuals differ */
 	struct cpuid_regs basic[CPUID_BASIC_LEAVES];
 	struct cpuid_regs ext[CPUID_EXT_LEAVES];
@@ -89,12 +88,13 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e);
 bool vm_cr_access(struct vm *vm, const struct vm_exit *e);
 /* A debug-register access that exited (vmm/cr.c), RIP moved past it; false when it faulted or the VM stopped. */
 bool vm_dr_access(struct vm *vm, const struct vm_exit *e);
+/* Loads the PAE PDPTEs CR3 points at into the CPU (SDM 4.4.1): ERR_INVAL for a
+ * reserved bit (a #GP for the caller), ERR_MISSING when the table is outside RAM. */
+err_t vm_load_pdptes(struct vm *vm, uint64_t cr3);
 /* WRMSR EFER, checked as the CPU would; false when a #GP was injected or the VM stopped. */
 bool vm_efer_write(struct vm *vm, uint64_t val);
 /* Queues #GP(0) for the guest. */
 void vm_inject_gp(struct vm *vm);
-/* The general register with this number in instruction encodings (0 RAX, 1 RCX, ... 15 R15). */
-enum vcpu_reg vm_gpr_by_encoding(unsigned n);
 /* One byte of the VM's console output (its UART or the print hypercall). */
 void vm_console_putc(struct vm *vm, uint8_t byte);
 /* A hypercall (vmm/hypercall.c, ABI in vmm/hypercall_abi.h). */

@@ -15,16 +15,6 @@ static const char A[] = "debug";
 
 static volatile uint32_t watched __attribute__((aligned(8)));
 
-static void write_dr(unsigned n, uint64_t v)
-{
-	switch (n) {
-	case 0: __asm__ volatile("mov %0, %%dr0" : : "r"(v)); break;
-	case 1: __asm__ volatile("mov %0, %%dr1" : : "r"(v)); break;
-	case 6: __asm__ volatile("mov %0, %%dr6" : : "r"(v)); break;
-	default: __asm__ volatile("mov %0, %%dr7" : : "r"(v)); break;
-	}
-}
-
 static void do_read_dr7(void *p)
 {
 	__asm__ volatile("mov %%dr7, %0" : "=r"(*(uint64_t *)p));

@@ -55,32 +55,6 @@ static uint64_t want[I_COUNT], got[I_COUNT];
 static bool used[I_COUNT];
 static struct xmm xmm_want[16], xmm_got[16];
 
-static uint64_t read_dr(unsigned n)
-{
-	uint64_t v = 0;
-	switch (n) {
-	case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
-	case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
-	case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
-	case 3: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
-	case 6: __asm__ volatile("mov %%dr6, %0" : "=r"(v)); break;
-	default: __asm__ volatile("mov %%dr7, %0" : "=r"(v)); break;
-	}
-	return v;
-}
-
-static void write_dr(unsigned n, uint64_t v)
-{
-	switch (n) {
-	case 0: __asm__ volatile("mov %0, %%dr0" : : "r"(v)); break;
-	case 1: __asm__ volatile("mov %0, %%dr1" : : "r"(v)); break;
-	case 2: __asm__ volatile("mov %0, %%dr2" : : "r"(v)); break;
-	case 3: __asm__ volatile("mov %0, %%dr3" : : "r"(v)); break;
-	case 6: __asm__ volatile("mov %0, %%dr6" : : "r"(v)); break;
-	default: __asm__ volatile("mov %0, %%dr7" : : "r"(v)); break;
-	}
-}
-
 static uint64_t read_cr8(void)
 {
 	uint64_t v;

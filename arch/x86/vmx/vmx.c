@@ -209,26 +209,14 @@ static const uint32_t switched_msrs[VMX_SWITCHED_MSRS] = {
 };
 static struct vmx_vcpu *msr_owner;
 
-/* DR6 is not in the VMCS either (SDM 28.3.1); it is switched with the MSRs. */
-static uint64_t read_dr6(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
-
-static void write_dr6(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%dr6" : : "r"(v));
-}
-
+/* DR6 is not in the VMCS either (SDM 28.3.1): it is switched with the MSRs. */
 static void load_guest_msrs(struct vmx_vcpu *x)
 {
 	if (msr_owner == x)
 		return;
 	if (msr_owner)
-		msr_owner->dr6 = read_dr6();
-	write_dr6(x->dr6);
+		msr_owner->dr6 = read_dr(DR6_NUM);
+	write_dr(DR6_NUM, x->dr6);
 	for (unsigned i = 0; i < VMX_SWITCHED_MSRS; i++) {
 		if (msr_owner)
 			msr_owner->msrs[i] = rdmsr(switched_msrs[i]);
@@ -494,7 +482,7 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
 	case VREG_CS_L: return (vmread(GUEST_CS_AR) >> 13) & 1;
 	case VREG_CR8: return x->tpr;
-	case VREG_DR6: return msr_owner == x ? read_dr6() : x->dr6;
+	case VREG_DR6: return msr_owner == x ? read_dr(DR6_NUM) : x->dr6;
 	case VREG_DR7: return vmread(GUEST_DR7);
 	case VREG_PAT: return vmread(GUEST_IA32_PAT);
 	case VREG_TSC_OFFSET: return vmread(TSC_OFFSET);
@@ -544,7 +532,7 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_DR6:
 		x->dr6 = val;
 		if (msr_owner == x)
-			write_dr6(val);
+			write_dr(DR6_NUM, val);
 		break;
 	case VREG_DR7: vmwrite(GUEST_DR7, val); break;
 	case VREG_PAT: vmwrite(GUEST_IA32_PAT, val); break;
