@@ -75,25 +75,18 @@ void vm_string_io(struct vm *vm, const struct vm_exit *e)
 	for (; done < count && done < CHUNK; done++) {
 		uint64_t la = linear(vm, seg, part(idx, d.addr_size), mode64);
 		uint32_t val = 0;
-		struct lin_result r = { .status = PTWALK_OK };
-		if (d.in) {
-			/* The write is checked before the port is read, so a fault loses no input. */
-			r = vm_check_linear_write(vm, la, e->io.size, LIN_DATA);
-			if (r.status == PTWALK_OK && iobus_access(&vm->io, true, e->io.port, e->io.size,
-								   &val) != ERR_OK) {
-				vm_stop(vm, true, "a device refused a port access");
-				return;
-			}
-			if (r.status == PTWALK_OK)
-				r = vm_write_linear(vm, la, &val, e->io.size, LIN_DATA);
-		} else {
-			r = vm_read_linear(vm, la, &val, e->io.size, LIN_DATA);
-			if (r.status == PTWALK_OK && iobus_access(&vm->io, false, e->io.port, e->io.size,
-								   &val) != ERR_OK) {
-				vm_stop(vm, true, "a device refused a port access");
-				return;
-			}
+		struct lin_result r;
+		/* INS checks its write before reading the port, so a fault loses no input. */
+		r = d.in ? vm_check_linear_write(vm, la, e->io.size, LIN_DATA)
+			 : vm_read_linear(vm, la, &val, e->io.size, LIN_DATA);
+		if (r.status == PTWALK_OK &&
+		    iobus_access(&vm->io, d.in, e->io.port, e->io.size, &val) != ERR_OK) {
+			vm_stop(vm, true, "a device refused a %u-byte %s of port %#x", e->io.size,
+				d.in ? "INS" : "OUTS", e->io.port);
+			return;
 		}
+		if (r.status == PTWALK_OK && d.in)
+			r = vm_write_linear(vm, la, &val, e->io.size, LIN_DATA);
 		if (r.status != PTWALK_OK) {
 			backend->set_reg(v, index, idx);
 			if (d.rep)
