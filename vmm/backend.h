@@ -20,6 +20,25 @@ struct vcpu_event {
 /* The guest's state at entry as Multiboot prescribes: flat 32-bit protected mode, paging off. */
 struct vcpu_boot_state {
 	uint32_t eip, eax, ebx;
+	/*
+	 * The VM's MMU is the shadow one: second-level paging off, the CPU on
+	 * the shadow tables (set_paging), and every guest CR0/CR3/CR4/EFER
+	 * access, INVLPG, INVPCID and #PF exits; the guest reads back what it
+	 * wrote.
+	 */
+	bool shadow;
+};
+
+/* What a shadow MMU makes the CPU run with while the guest sees its own values. */
+struct vcpu_paging {
+	uint64_t cr0, cr3, cr4, efer;
+};
+
+/* What flush_tlb drops from the vCPU's tag, weakest first (vmm/mmu/shadow.h tells them apart). */
+enum tlb_flush {
+	TLB_FLUSH_ADDR,       /* every translation of one linear address, global ones too */
+	TLB_FLUSH_NONGLOBAL,  /* every non-global translation, for every PCID */
+	TLB_FLUSH_ALL,        /* everything, paging-structure caches included */
 };
 
 /* What the backend can let a guest use, known once cpu_enable has run. */
@@ -46,10 +65,15 @@ struct vcpu_ops {
 	void (*set_seg)(struct vcpu *v, enum seg_reg r, const struct segment *s);
 	/* The four PAE PDPTEs the CPU uses next (loaded by an emulated CR write; SDM 4.4.1). */
 	void (*set_pdptes)(struct vcpu *v, const uint64_t pdpte[4]);
-	/* Queues an exception for the next entry. */
+	/* Queues an exception for the next entry (vmm/event.c decides which). */
 	void (*inject)(struct vcpu *v, const struct vcpu_event *e);
-	/* Flushes the guest's translations tagged with this vCPU's VPID/ASID (or all when untagged). */
-	void (*flush_tlb)(struct vcpu *v);
+	/* Delivers again, at the next entry, the event whose delivery the last exit interrupted. */
+	void (*reinject)(struct vcpu *v, const struct exit_event *e);
+	/* Shadow MMU only: the real CR0, CR3, CR4 and EFER the guest runs on from its next entry. */
+	void (*set_paging)(struct vcpu *v, const struct vcpu_paging *p);
+	/* Flushes the guest's translations tagged with this vCPU's VPID/ASID (or all when untagged);
+	 * la for TLB_FLUSH_ADDR. */
+	void (*flush_tlb)(struct vcpu *v, enum tlb_flush kind, uint64_t la);
 	/* Prints the vendor state worth seeing when a guest dies. */
 	void (*dump)(struct vcpu *v);
 };

@@ -2,8 +2,10 @@
 #include "lib/cmdline.h"
 #include "lib/printf.h"
 #include "vmm/config.h"
+#include "vmm/mmu/shadow.h"
 
-static const char *const known[] = { "vm", "mem", "mmu", "large", "tlbtag", "cmdline", NULL };
+static const char *const known[] = { "vm", "mem", "mmu", "large", "tlbtag", "cmdline",
+				     "shadow_pages", "mmu_audit", NULL };
 static const char *const mmu_names[] = { "nested", "shadow", NULL };
 static const char *const on_off[] = { "off", "on", NULL };
 
@@ -82,11 +84,22 @@ err_t vm_config_parse(const char *s, struct vm_config *c,
 	if (cmdline_get(s, "mmu", val, sizeof(val)) == ERR_OK) {
 		if (cmdline_parse_choice(val, mmu_names, &idx) != ERR_OK)
 			fail(&k, ERR_INVAL, "mmu: bad value '%s' (nested or shadow)", val);
-		else if (idx == VM_MMU_SHADOW)
-			fail(&k, ERR_UNSUPPORTED, "mmu=shadow: shadow paging is not implemented yet; use mmu=nested");
 		else
-			c->mmu = VM_MMU_NESTED;
+			c->mmu = idx == VM_MMU_SHADOW ? VM_MMU_SHADOW : VM_MMU_NESTED;
 	}
+	if (cmdline_get(s, "shadow_pages", val, sizeof(val)) == ERR_OK) {
+		if (cmdline_parse_u64(val, &size) != ERR_OK || size < SHADOW_MIN_PAGES ||
+		    size > SHADOW_MAX_PAGES)
+			fail(&k, ERR_INVAL, "shadow_pages: bad value '%s' (%u to %u pages)", val,
+			     SHADOW_MIN_PAGES, SHADOW_MAX_PAGES);
+		else if (c->mmu != VM_MMU_SHADOW)
+			fail(&k, ERR_INVAL, "shadow_pages: only for mmu=shadow");
+		else
+			c->shadow_pages = (unsigned)size;
+	}
+	parse_switch(&k, s, "mmu_audit", &c->mmu_audit);
+	if (c->mmu_audit && c->mmu != VM_MMU_SHADOW)
+		fail(&k, ERR_INVAL, "mmu_audit: only for mmu=shadow (nested tables need no audit)");
 	parse_switch(&k, s, "large", &c->large);
 	parse_switch(&k, s, "tlbtag", &c->tlbtag);
 	e = cmdline_get(s, "cmdline", c->cmdline, sizeof(c->cmdline));

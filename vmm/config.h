@@ -19,15 +19,17 @@ struct vm_config {
 	enum vm_mmu mmu;
 	bool large;                   /* large second-level leaves where possible */
 	bool tlbtag;                  /* VPID / ASID tagging of guest TLB entries */
+	unsigned shadow_pages;        /* mmu=shadow: table pages at most; 0 for the default */
+	bool mmu_audit;               /* mmu=shadow: check the shadows at every flush and CR3 load */
 	char cmdline[VM_CMDLINE_MAX]; /* passed to the guest kernel */
 };
 
 /*
  * Parses "vm=NAME mem=SIZE mmu=nested|shadow large=on|off tlbtag=on|off
- * cmdline=..." over the defaults already in *c.  Every bad value or unknown
- * option is reported by name through report(ctx, msg); any of them makes the
- * result ERR_INVAL (the VM must not start).  mmu=shadow is refused with
- * ERR_UNSUPPORTED until shadow paging exists.
+ * shadow_pages=N mmu_audit=on|off cmdline=..." over the defaults already in
+ * *c.  Every bad value or unknown option is reported by name through
+ * report(ctx, msg); any of them makes the result ERR_INVAL (the VM must not
+ * start).
  */
 err_t vm_config_parse(const char *s, struct vm_config *c,
 		      void (*report)(void *ctx, const char *msg), void *ctx);

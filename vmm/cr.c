@@ -9,11 +9,7 @@ VM_STAT(stat_cr_gp, "control-register writes refused with #GP");
 
 #define VEC_GP 13
 
-/* General registers in instruction-encoding order (ModRM.reg / rm with REX). */
-static const enum vcpu_reg gpr_by_encoding[16] = {
-	VREG_RAX, VREG_RCX, VREG_RDX, VREG_RBX, VREG_RSP, VREG_RBP, VREG_RSI, VREG_RDI,
-	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
-};
+#define gpr_by_encoding vcpu_gpr_by_encoding
 
 static struct cr_state cr_state(struct vcpu *v)
 {
@@ -33,8 +29,7 @@ static bool in_64bit_mode(const struct cr_state *s)
 
 void vm_inject_gp(struct vm *vm)
 {
-	struct vcpu_event gp = { VEC_GP, true, 0 };
-	backend->inject(&vm->vcpu, &gp);
+	vm_inject_exception(vm, VEC_GP, true, 0);
 }
 
 err_t vm_load_pdptes(struct vm *vm, uint64_t cr3)
@@ -45,6 +40,8 @@ err_t vm_load_pdptes(struct vm *vm, uint64_t cr3)
 	for (unsigned i = 0; i < 4; i++)
 		if (!ptwalk_pdpte_valid(pdpte[i], vm->cpuid.guest.phys_bits))
 			return ERR_INVAL;
+	for (unsigned i = 0; i < 4; i++)
+		vm->vcpu.pdpte[i] = pdpte[i];
 	backend->set_pdptes(&vm->vcpu, pdpte);
 	return ERR_OK;
 }
@@ -65,8 +62,13 @@ static bool load_pdptes(struct vm *vm, uint64_t cr3)
 	}
 }
 
-/* Installs a checked value, or raises the #GP the check asked for; false when the write did not happen. */
-static bool apply(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, uint64_t cr3)
+/*
+ * Installs a checked value, or raises the #GP the check asked for; false
+ * when the write did not happen.  The MMU follows (and flushes the TLB as
+ * the write must); noflush: a CR3 load that keeps the PCID's translations.
+ */
+static bool apply_cr3(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, uint64_t cr3,
+		      bool noflush)
 {
 	if (w->gp) {
 		stat_inc(vm, &stat_cr_gp);
@@ -78,10 +80,21 @@ static bool apply(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, 
 		return false;
 	stat_inc(vm, &stat_cr_writes);
 	backend->set_reg(&vm->vcpu, reg, w->value);
-	if (w->flush_tlb)
-		backend->flush_tlb(&vm->vcpu);
-	vm->mmu->paging_changed(vm);
+	if (reg == VREG_CR8)
+		return true;
+	struct paging_write pw = { .flush = w->flush_tlb, .cr3_load = reg == VREG_CR3,
+				   .cr3_noflush = noflush };
+	const char *why = vm->mmu->paging_changed(vm, &pw);
+	if (why) {
+		vm_stop(vm, true, "%s", why);
+		return false;
+	}
 	return true;
+}
+
+static bool apply(struct vm *vm, enum vcpu_reg reg, const struct arch_write *w, uint64_t cr3)
+{
+	return apply_cr3(vm, reg, w, cr3, false);
 }
 
 bool vm_efer_write(struct vm *vm, uint64_t val)
@@ -108,14 +121,18 @@ static bool cr_write(struct vm *vm, unsigned cr, uint64_t val)
 		w = arch_check_cr4(&vm->cpuid.guest, &s, val);
 		return apply(vm, VREG_CR4, &w, s.cr3);
 	case 3: {
-		/* Only CPUs without the true VMX controls exit on CR3 (the default1 class). */
+		/* Under the shadow MMU, and on CPUs without the true VMX controls (the default1 class). */
 		bool pae = (s.cr0 & ARCH_CR0_PG) && (s.cr4 & ARCH_CR4_PAE) && !(s.efer & ARCH_EFER_LMA);
 		uint64_t reserved = ~0ull << vm->cpuid.guest.phys_bits;
-		if (s.cr4 & ARCH_CR4_PCIDE)
-			val &= ~(1ull << 63); /* the no-invalidate hint (SDM 4.10.4.1); we flush anyway */
+		bool noflush = false;
+		if (s.cr4 & ARCH_CR4_PCIDE) {
+			/* Bit 63 is the no-invalidate hint, never part of CR3 (SDM 4.10.4.1). */
+			noflush = val >> 63;
+			val &= ~(1ull << 63);
+		}
 		w = (struct arch_write){ .gp = in_64bit_mode(&s) && (val & reserved), .value = val,
-					 .flush_tlb = true, .load_pdptes = pae };
-		return apply(vm, VREG_CR3, &w, val);
+					 .flush_tlb = !noflush, .load_pdptes = pae };
+		return apply_cr3(vm, VREG_CR3, &w, val, noflush);
 	}
 	case 8:
 		/* Bits 63:4 of CR8 are reserved (SDM 2.5). */
@@ -227,8 +244,7 @@ static bool cr_access(struct vm *vm, const struct vm_exit *e)
 
 static void inject_vector(struct vm *vm, uint8_t vector)
 {
-	struct vcpu_event ev = { vector, false, 0 };
-	backend->inject(&vm->vcpu, &ev);
+	vm_inject_exception(vm, vector, false, 0);
 }
 
 static uint64_t dr_read(struct vcpu *v, unsigned n)

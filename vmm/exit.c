@@ -1,6 +1,8 @@
 /* exit.c: dispatches vendor-neutral VM exits through a table indexed by reason. */
 #include "drivers/console.h"
+#include "lib/string.h"
 #include "vmm/guest_mem.h"
+#include "vmm/insn.h"
 #include "vmm/vm.h"
 
 typedef void (*exit_handler_fn)(struct vm *vm, const struct vm_exit *e);
@@ -36,7 +38,7 @@ static void dump_guest(struct vm *vm)
 	backend->dump(&vm->vcpu);
 }
 
-static void fatal(struct vm *vm, const struct vm_exit *e, const char *what)
+void vm_fatal(struct vm *vm, const struct vm_exit *e, const char *what)
 {
 	dump_guest(vm);
 	vm_stop(vm, true, "%s (exit %s, raw %#llx, qualification %#llx, info %#llx)", what,
@@ -53,7 +55,7 @@ static void on_cpuid(struct vm *vm, const struct vm_exit *e)
 /* No interrupt source exists yet, so a halted vCPU would sleep forever. */
 static void on_hlt(struct vm *vm, const struct vm_exit *e)
 {
-	fatal(vm, e, "halted with no interrupt source to wake it");
+	vm_fatal(vm, e, "halted with no interrupt source to wake it");
 }
 
 static void on_io(struct vm *vm, const struct vm_exit *e)
@@ -67,7 +69,7 @@ static void on_io(struct vm *vm, const struct vm_exit *e)
 		val = (uint32_t)backend->get_reg(&vm->vcpu, VREG_RAX);
 	err_t err = iobus_access(&vm->io, e->io.in, e->io.port, e->io.size, &val);
 	if (err != ERR_OK) {
-		fatal(vm, e, "a device refused a port access");
+		vm_fatal(vm, e, "a device refused a port access");
 		return;
 	}
 	if (e->io.in) {
@@ -116,7 +118,7 @@ static void on_cache_flush(struct vm *vm, const struct vm_exit *e)
 			 (mode64 && (bytes[i] & 0xf0) == 0x40)))
 		i++;
 	if (i + 2 > n || bytes[i] != 0x0f || (bytes[i + 1] != 0x08 && bytes[i + 1] != 0x09)) {
-		fatal(vm, e, "cannot decode the INVD/WBINVD that exited");
+		vm_fatal(vm, e, "cannot decode the INVD/WBINVD that exited");
 		return;
 	}
 	backend->set_reg(&vm->vcpu, VREG_RIP, backend->get_reg(&vm->vcpu, VREG_RIP) + i + 2);
@@ -132,9 +134,8 @@ static void on_rdpmc(struct vm *vm, const struct vm_exit *e)
 /* VMX/SVM instructions or XSETBV in a guest told it has none of them: #UD, as on such hardware. */
 static void on_hidden_insn(struct vm *vm, const struct vm_exit *e)
 {
-	struct vcpu_event ud = { 6, false, 0 };
 	(void)e;
-	backend->inject(&vm->vcpu, &ud);
+	vm_inject_exception(vm, 6, false, 0);
 }
 
 static void on_msr_read(struct vm *vm, const struct vm_exit *e)
@@ -167,7 +168,7 @@ void vm_no_device(struct vm *vm, const struct vm_exit *e)
 		  e->npf.walk ? "guest page-table walk" :
 		  e->npf.fetch ? "instruction fetch" : e->npf.write ? "write" : "read",
 		  (unsigned long long)e->npf.gpa);
-	fatal(vm, e, what);
+	vm_fatal(vm, e, what);
 }
 
 static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
@@ -175,14 +176,120 @@ static void on_nested_fault(struct vm *vm, const struct vm_exit *e)
 	vm->mmu->nested_fault(vm, e);
 }
 
+static void on_page_fault(struct vm *vm, const struct vm_exit *e)
+{
+	vm->mmu->page_fault(vm, e);
+}
+
+/* The instruction at RIP when it is the one named; the VM is stopped when it is not. */
+static bool decode_named(struct vm *vm, const struct vm_exit *e, const char *name, struct insn *in,
+			 struct insn_regs *regs)
+{
+	if (vm_decode_insn(vm, in, regs) == ERR_OK && strcmp(in->name, name) == 0)
+		return true;
+	char what[64];
+	ksnprintf(what, sizeof(what), "cannot decode the %s that exited", name);
+	vm_fatal(vm, e, what);
+	return false;
+}
+
+static const struct insn_op *operand_of(const struct insn *in, enum insn_op_kind kind)
+{
+	for (unsigned i = 0; i < in->op_count; i++)
+		if (in->ops[i].kind == kind || (kind == INSN_OP_MEM && in->ops[i].kind == INSN_OP_ADDR))
+			return &in->ops[i];
+	return NULL;
+}
+
+/* INVLPG under the shadow MMU; the address from the exit, else from the instruction. */
+static void on_invlpg(struct vm *vm, const struct vm_exit *e)
+{
+	uint64_t la = e->invlpg.la, next = e->next_rip;
+	if (!e->invlpg.known || !next) {
+		struct insn in;
+		struct insn_regs regs;
+		if (!decode_named(vm, e, "invlpg", &in, &regs))
+			return;
+		const struct insn_op *m = operand_of(&in, INSN_OP_MEM);
+		if (!m) {
+			vm_fatal(vm, e, "INVLPG without a memory operand");
+			return;
+		}
+		la = insn_mem_address(&in, &m->mem, &regs);
+		next = regs.rip + in.len;
+	}
+	/* The CPU checks the privilege level before the intercept; this is belt and braces. */
+	if (backend->get_reg(&vm->vcpu, VREG_CPL) != 0) {
+		vm_inject_gp(vm);
+		return;
+	}
+	vm->mmu->invlpg(vm, la);
+	backend->set_reg(&vm->vcpu, VREG_RIP, next);
+}
+
+static bool canonical(uint64_t la)
+{
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+/*
+ * INVPCID under the shadow MMU (SDM vol. 2A, INVPCID): the type in a
+ * register, a 16-byte descriptor (PCID in bits 11:0, a linear address in
+ * the upper half) in memory.  Every PCID's entries are dropped where the
+ * instruction names one: the MMU tells PCIDs apart no further.
+ */
+static void on_invpcid(struct vm *vm, const struct vm_exit *e)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct insn in;
+	struct insn_regs regs;
+	if (!decode_named(vm, e, "invpcid", &in, &regs))
+		return;
+	const struct insn_op *r = operand_of(&in, INSN_OP_REG), *m = operand_of(&in, INSN_OP_MEM);
+	if (!r || !m || r->reg.cls != INSN_REG_GPR) {
+		vm_fatal(vm, e, "INVPCID without its operands");
+		return;
+	}
+	if (backend->get_reg(v, VREG_CPL) != 0) {
+		vm_inject_gp(vm);
+		return;
+	}
+	uint64_t type = backend->get_reg(v, vcpu_gpr_by_encoding[r->reg.num & 15]);
+	if (r->size == 4)
+		type = (uint32_t)type;
+	uint64_t desc[2];
+	struct lin_result lr = vm_read_linear(vm, insn_mem_address(&in, &m->mem, &regs), desc,
+					      sizeof(desc), LIN_DATA);
+	if (lr.status == PTWALK_FAULT) {
+		vm_inject_page_fault(vm, lr.cr2, lr.error_code);
+		return;
+	}
+	if (lr.status != PTWALK_OK) {
+		vm_fatal(vm, e, "INVPCID descriptor outside RAM");
+		return;
+	}
+	uint64_t pcid = desc[0] & 0xfff;
+	bool pcide = backend->get_reg(v, VREG_CR4) & ARCH_CR4_PCIDE;
+	if (type > 3 || (desc[0] >> 12) || (type <= 1 && !pcide && pcid) ||
+	    (type == 0 && !canonical(desc[1]))) {
+		vm_inject_gp(vm);
+		return;
+	}
+	if (type == 0)
+		vm->mmu->invlpg(vm, desc[1]);
+	else
+		vm->mmu->flush_all(vm, type == 2);
+	backend->set_reg(v, VREG_RIP, regs.rip + in.len);
+}
+
 static void on_triple_fault(struct vm *vm, const struct vm_exit *e)
 {
-	fatal(vm, e, "triple fault");
+	vm_fatal(vm, e, "triple fault");
 }
 
 static void on_invalid_state(struct vm *vm, const struct vm_exit *e)
 {
-	fatal(vm, e, "VM entry refused: invalid guest state");
+	vm_fatal(vm, e, "VM entry refused: invalid guest state");
 }
 
 /* Host interrupts and NMIs only need the exit itself; the guest goes on. */
@@ -198,14 +305,13 @@ static void on_unhandled(struct vm *vm, const struct vm_exit *e)
 	char what[96];
 	ksnprintf(what, sizeof(what), "VM exit the hypervisor never enabled: %s",
 		  e->name ? e->name : "unknown exit code");
-	fatal(vm, e, what);
+	vm_fatal(vm, e, what);
 }
 
 /* An exception intercepted on its way to the guest goes on to the guest. */
 static void on_exception(struct vm *vm, const struct vm_exit *e)
 {
-	struct vcpu_event ev = { e->exc.vector, e->exc.has_error, e->exc.error };
-	backend->inject(&vm->vcpu, &ev);
+	vm_inject_exception(vm, e->exc.vector, e->exc.has_error, e->exc.error);
 }
 
 static void on_task_switch(struct vm *vm, const struct vm_exit *e)
@@ -228,6 +334,9 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_MSR_WRITE]     = on_msr_write,
 	[EXIT_HYPERCALL]     = on_hypercall,
 	[EXIT_NESTED_FAULT]  = on_nested_fault,
+	[EXIT_PAGE_FAULT]    = on_page_fault,
+	[EXIT_INVLPG]        = on_invlpg,
+	[EXIT_INVPCID]       = on_invpcid,
 	[EXIT_INTERRUPT]     = on_resume,
 	[EXIT_NMI]           = on_resume,
 	[EXIT_PREEMPT]       = on_resume,
@@ -241,5 +350,8 @@ void vm_handle_exit(struct vm *vm, const struct vm_exit *e)
 	stat_inc(vm, &stat_exits);
 	vm->exits[r]++;
 	exit_handler_fn fn = handlers[r] ? handlers[r] : on_unhandled;
+	vm_event_exit_begin(vm, e);
 	fn(vm, e);
+	if (vm->state == VM_RUNNABLE)
+		vm_event_exit_end(vm);
 }

@@ -17,6 +17,9 @@
 	X(EXIT_MSR_WRITE,      "wrmsr")                                        \
 	X(EXIT_HYPERCALL,      "hypercall")                                    \
 	X(EXIT_NESTED_FAULT,   "nested page fault")                            \
+	X(EXIT_PAGE_FAULT,     "guest page fault")                             \
+	X(EXIT_INVLPG,         "invlpg")                                       \
+	X(EXIT_INVPCID,        "invpcid")                                      \
 	X(EXIT_EXCEPTION,      "exception")                                    \
 	X(EXIT_INTERRUPT,      "external interrupt")                           \
 	X(EXIT_NMI,            "NMI")                                          \
@@ -42,6 +45,26 @@ enum cr_op { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
 /* What started a task switch (SDM 25.9.1, table "Exit Qualification for Task Switches"). */
 enum task_source { TASK_CALL, TASK_IRET, TASK_JMP, TASK_GATE };
 
+/* Kinds of events, as the IDT-vectoring field (SDM table 25-20) tells them. */
+enum event_type {
+	EVENT_EXTINT,     /* an external interrupt */
+	EVENT_NMI,
+	EVENT_HW_EXC,     /* a fault or trap the CPU raised */
+	EVENT_SW_INT,     /* INT n */
+	EVENT_PRIV_SW_EXC,/* INT1 (ICEBP) */
+	EVENT_SW_EXC,     /* INT3, INTO */
+};
+
+/* An event whose delivery the exit interrupted (SDM 28.2.4, APM 15.7.2). */
+struct exit_event {
+	bool valid;
+	enum event_type type;
+	uint8_t vector;
+	bool has_error;
+	uint32_t error;
+	uint8_t len;           /* the instruction's length, for INT n, INT1, INT3, INTO */
+};
+
 struct vm_exit {
 	enum exit_reason reason;
 	uint64_t raw;          /* the vendor's exit code, for reports */
@@ -49,6 +72,7 @@ struct vm_exit {
 	uint64_t info2;        /* EXITINFO2 / second qualification, for reports */
 	uint64_t next_rip;     /* the guest RIP after the exiting instruction, 0 if unknown */
 	const char *name;      /* the vendor's name of an exit the VMM did not expect, or NULL */
+	struct exit_event vectoring;
 	union {
 		struct {
 			uint16_t port;
@@ -66,7 +90,12 @@ struct vm_exit {
 			uint8_t vector;
 			bool has_error;
 			uint32_t error;
+			uint64_t addr; /* EXIT_PAGE_FAULT: the linear address (what CR2 would get) */
 		} exc;
+		struct {
+			uint64_t la;   /* EXIT_INVLPG: the address, when known */
+			bool known;    /* else decode the instruction */
+		} invlpg;
 		uint32_t msr;
 		struct {
 			enum cr_op op;

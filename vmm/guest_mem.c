@@ -24,7 +24,10 @@ static err_t update_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t old_v
 	*swapped = err == ERR_OK && now == old_val;
 	if (!*swapped)
 		return err;
-	return gmem_write(&vm->ram, gpa, &new_val, size);
+	err = gmem_write(&vm->ram, gpa, &new_val, size);
+	if (err == ERR_OK)
+		vm->mmu->ram_written(vm, gpa, size);
+	return err;
 }
 
 /* The paging state the vCPU runs with now (SDM 4.1.1). */
@@ -85,6 +88,8 @@ static struct lin_result copy(struct vm *vm, uint64_t la, uint8_t *buf, unsigned
 			chunk = len;
 		err_t err = kind == PTWALK_WRITE ? gmem_write(&vm->ram, gpa, buf, chunk)
 						 : gmem_read(&vm->ram, gpa, buf, chunk);
+		if (err == ERR_OK && kind == PTWALK_WRITE)
+			vm->mmu->ram_written(vm, gpa, chunk);
 		if (err != ERR_OK)
 			return (struct lin_result){ .status = PTWALK_NOT_RAM, .cr2 = la, .gpa = gpa };
 		la += chunk;

@@ -7,6 +7,7 @@ extern struct vm_stat_desc __vmstats_start[], __vmstats_end[];
 /* TLB flushes by kind; the backends count them where they ask the CPU for one. */
 VM_STAT(stat_tlb_flush_all, "TLB flushes: whole TLB");
 VM_STAT(stat_tlb_flush_tag, "TLB flushes: this VM's tag only");
+VM_STAT(stat_tlb_flush_addr, "TLB flushes: one address of this VM's tag");
 
 void stats_init(void)
 {
@@ -27,9 +28,11 @@ uint64_t stat_get(const struct vm *vm, const struct vm_stat_desc *s)
 	return vm->stats[s->index];
 }
 
-void stats_print(const struct vm *vm)
+void stats_print(struct vm *vm)
 {
 	kprintf("vm %s: statistics:\n", vm->cfg.name);
+	if (vm->mmu)
+		vm->mmu->sync_stats(vm);
 	for (const struct vm_stat_desc *s = __vmstats_start; s < __vmstats_end; s++)
 		if (vm->stats[s->index])
 			kprintf("vm %s:   %-40s %llu\n", vm->cfg.name, s->desc,

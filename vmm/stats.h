@@ -22,6 +22,7 @@ struct vm_stat_desc {
 
 VM_STAT_EXTERN(stat_tlb_flush_all);
 VM_STAT_EXTERN(stat_tlb_flush_tag);
+VM_STAT_EXTERN(stat_tlb_flush_addr);
 
 struct vm;
 
@@ -34,6 +35,6 @@ static inline void stat_inc(struct vm *vm, const struct vm_stat_desc *s)
 }
 uint64_t stat_get(const struct vm *vm, const struct vm_stat_desc *s);
 /* Prints every non-zero statistic and the exits by reason of vm. */
-void stats_print(const struct vm *vm);
+void stats_print(struct vm *vm);
 
 #endif

@@ -42,9 +42,7 @@ static uint64_t linear(struct vm *vm, enum seg_reg seg, uint64_t offset, bool mo
 static void memory_fault(struct vm *vm, const struct lin_result *r, const struct vm_exit *e)
 {
 	if (r->status == PTWALK_FAULT) {
-		struct vcpu_event pf = { VEC_PF, true, r->error_code };
-		backend->set_reg(&vm->vcpu, VREG_CR2, r->cr2);
-		backend->inject(&vm->vcpu, &pf);
+		vm_inject_page_fault(vm, r->cr2, r->error_code);
 		return;
 	}
 	vm_stop(vm, true, "%s at guest-physical %#llx, where there is no RAM (port %#x)",

@@ -76,8 +76,11 @@ static err_t ts_set_cr3(void *ctx, uint32_t cr3)
 	if ((cr4 & ARCH_CR4_PAE) && vm_load_pdptes(vm, cr3) != ERR_OK)
 		return ERR_INVAL;
 	backend->set_reg(v, VREG_CR3, cr3);
-	backend->flush_tlb(v);
-	vm->mmu->paging_changed(vm);
+	const char *why = vm->mmu->paging_changed(vm, &(struct paging_write){ .flush = true, .cr3_load = true });
+	if (why) {
+		log_error("vm %s: task switch: %s\n", vm->cfg.name, why);
+		return ERR_NOMEM;
+	}
 	return ERR_OK;
 }
 
@@ -127,14 +130,15 @@ static bool combine_with_event(struct vm *vm, uint8_t first, struct task_switch_
 
 static void inject(struct vm *vm, const struct task_switch_fault *f)
 {
-	struct vcpu_event ev = { f->vector, f->has_error, f->error };
 	if (f->has_cr2)
 		backend->set_reg(&vm->vcpu, VREG_CR2, f->cr2);
-	backend->inject(&vm->vcpu, &ev);
+	vm_inject_exception(vm, f->vector, f->has_error, f->error);
 }
 
 void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 {
+	/* The switch completes the delivery that exited, if any: nothing to deliver again. */
+	vm->vcpu.interrupted.valid = false;
 	static const enum task_switch_source sources[] = {
 		[TASK_CALL] = TASK_SWITCH_CALL, [TASK_IRET] = TASK_SWITCH_IRET,
 		[TASK_JMP] = TASK_SWITCH_JMP, [TASK_GATE] = TASK_SWITCH_GATE,

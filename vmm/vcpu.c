@@ -50,6 +50,11 @@ static const char *const names[VREG_COUNT] = {
 	[VREG_IDTR_LIMIT] = "IDTRLIM", [VREG_INTR_SHADOW] = "SHADOW",
 };
 
+const enum vcpu_reg vcpu_gpr_by_encoding[16] = {
+	VREG_RAX, VREG_RCX, VREG_RDX, VREG_RBX, VREG_RSP, VREG_RBP, VREG_RSI, VREG_RDI,
+	VREG_R8, VREG_R9, VREG_R10, VREG_R11, VREG_R12, VREG_R13, VREG_R14, VREG_R15,
+};
+
 const char *vcpu_reg_name(enum vcpu_reg r)
 {
 	return (unsigned)r < VREG_COUNT ? names[r] : "?";

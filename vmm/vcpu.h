@@ -2,9 +2,11 @@
 #ifndef VMM_VCPU_H
 #define VMM_VCPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "arch/x86/fpu.h"
+#include "vmm/exit.h"
 
 struct vm;
 
@@ -38,6 +40,8 @@ enum vcpu_reg {
 };
 
 const char *vcpu_reg_name(enum vcpu_reg r);
+/* General registers in instruction-encoding order (ModRM.reg / rm with REX): 0 RAX, 1 RCX ... */
+extern const enum vcpu_reg vcpu_gpr_by_encoding[16];
 
 struct vcpu {
 	struct vm *vm;
@@ -51,6 +55,11 @@ struct vcpu {
 	uint64_t tsc_aux;     /* IA32_TSC_AUX, read by RDTSCP and RDPID */
 	/* MSRs the VMM models itself (msr.c). */
 	uint64_t apic_base, mtrr_def_type, misc_enable;
+	uint64_t pdpte[4];    /* the PAE PDPTEs as the last CR load read them (SDM 4.4.1) */
+	/* Events around the exit being handled (vmm/event.c). */
+	struct exit_event interrupted; /* the delivery the exit cut short */
+	bool injected;                 /* the handler queued an event */
+	bool shutdown;                 /* ... which was a fault while delivering #DF */
 };
 
 /* The state above as after a reset (the backend resets the rest). */

@@ -101,10 +101,14 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 		report_config(cc, "not enough free memory for its RAM");
 		return err;
 	}
-	vm->mmu = &mmu_nested;
+	vm->vcpu.vm = vm;
+	vcpu_reset(&vm->vcpu);
+	vm_cpuid_init(vm);
+	vm->mmu = vm->cfg.mmu == VM_MMU_SHADOW ? &mmu_shadow : &mmu_nested;
 	err = vm->mmu->create(vm);
 	if (err != ERR_OK) {
-		report_config(cc, "cannot build its second-level tables");
+		report_config(cc, vm->cfg.mmu == VM_MMU_SHADOW ? "cannot set up its shadow MMU"
+							       : "cannot build its second-level tables");
 		return err;
 	}
 
@@ -119,17 +123,24 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 	err = load_multiboot(image, size, vm->cfg.cmdline, "hv", &ram, &entry, report_config, cc);
 	if (err != ERR_OK)
 		return err;
+	bool shadow = vm->cfg.mmu == VM_MMU_SHADOW;
 	log_info("vm %s: Multiboot%s kernel at %#llx-%#llx, entry %#x, %llu MiB RAM in %u blocks, %s%s\n",
 		 vm->cfg.name, entry.protocol == 2 ? "2" : "", (unsigned long long)entry.image_start,
 		 (unsigned long long)entry.image_end, entry.eip,
-		 (unsigned long long)(vm->cfg.mem >> 20), vm->ram.nblocks, backend->nested->name,
-		 vm->cfg.large ? "" : " (large=off)");
+		 (unsigned long long)(vm->cfg.mem >> 20), vm->ram.nblocks,
+		 shadow ? "shadow paging" : backend->nested->name, vm->cfg.large ? "" : " (large=off)");
 
-	struct vcpu_boot_state boot = { entry.eip, entry.eax, entry.ebx };
-	vm->vcpu.vm = vm;
-	vcpu_reset(&vm->vcpu);
-	vm_cpuid_init(vm);
-	return backend->vcpu_create(&vm->vcpu, &boot);
+	struct vcpu_boot_state boot = { entry.eip, entry.eax, entry.ebx, shadow };
+	err = backend->vcpu_create(&vm->vcpu, &boot);
+	if (err != ERR_OK)
+		return err;
+	/* The MMU sets the CPU up for the guest's first paging state. */
+	const char *why = vm->mmu->paging_changed(vm, &(struct paging_write){ 0 });
+	if (why) {
+		report_config(cc, why);
+		return ERR_NOMEM;
+	}
+	return ERR_OK;
 }
 
 err_t vm_create(const uint8_t *image, uint64_t size, const char *module_string, unsigned index)

@@ -15,6 +15,7 @@
 #include "vmm/iobus.h"
 #include "vmm/mmu/mmu.h"
 #include "vmm/mmu/nested.h"
+#include "vmm/mmu/shadow.h"
 #include "vmm/stats.h"
 #include "vmm/vcpu.h"
 
@@ -49,6 +50,7 @@ struct vm {
 	unsigned ram_blocks_order;
 	const struct mmu_ops *mmu;      /* its memory virtualization (mmu=) */
 	struct nested nested;           /* the nested MMU's state */
+	struct shadow shadow;           /* the shadow MMU's state */
 	struct vcpu vcpu;
 	struct vm_cpuid cpuid;
 	struct iobus io;
@@ -80,6 +82,8 @@ bool vm_msr_read(struct vm *vm, uint32_t msr);
 bool vm_msr_write(struct vm *vm, uint32_t msr);
 /* INS or OUTS, emulated (vmm/string_io.c). */
 void vm_string_io(struct vm *vm, const struct vm_exit *e);
+/* Stops vm for what an exit showed, with the guest's state and the exit's fields. */
+void vm_fatal(struct vm *vm, const struct vm_exit *e, const char *what);
 /* Stops vm for an access to guest-physical memory where there is neither RAM nor a device. */
 void vm_no_device(struct vm *vm, const struct vm_exit *e);
 /* A hardware task switch, emulated (vmm/task.c). */
@@ -95,6 +99,17 @@ err_t vm_load_pdptes(struct vm *vm, uint64_t cr3);
 bool vm_efer_write(struct vm *vm, uint64_t val);
 /* Queues #GP(0) for the guest. */
 void vm_inject_gp(struct vm *vm);
+/*
+ * Queues an exception for the guest (vmm/event.c).  When the exit cut short
+ * the delivery of another event, the two combine as the CPU would: a #DF,
+ * a triple fault (the VM stops after the handler), or one after the other.
+ */
+void vm_inject_exception(struct vm *vm, uint8_t vector, bool has_error, uint32_t error);
+/* #PF with CR2 = la. */
+void vm_inject_page_fault(struct vm *vm, uint64_t la, uint32_t error);
+/* Around each exit's handler: the interrupted event is delivered again unless replaced. */
+void vm_event_exit_begin(struct vm *vm, const struct vm_exit *e);
+void vm_event_exit_end(struct vm *vm);
 /* One byte of the VM's console output (its UART or the print hypercall). */
 void vm_console_putc(struct vm *vm, uint8_t byte);
 /* A hypercall (vmm/hypercall.c, ABI in vmm/hypercall_abi.h). */

@@ -339,9 +339,10 @@ def vm_tests(emulator):
             checks=[memtest_prints_exactly(memtest_output(emu, "Multiboot"), vm="beta"),
                     free_memory_restored(), whole_tlb_flushes("beta", equal_to_exits=True)]))
         # Bad guests beside a good one: each bad one is stopped or refused, the good one completes.
-        modules = [(MEMTEST, "vm=survivor mem=32M"), (MEMTEST, "vm=refused mmu=shadow"),
+        modules = [(MEMTEST, "vm=survivor mem=32M"), (MEMTEST, "vm=refused mmu=shadow shadow_pages=8"),
                    (MEMTEST, "vm=prober mem=8M cmdline=crash=mmio")]
-        expect = [r"^error: vm 1 \(refused\): mmu=shadow: shadow paging is not implemented yet",
+        expect = [r"^error: vm 1 \(refused\): shadow_pages: bad value '8' \(16 to 16384 pages\)$",
+                  r"^error: vm 1 \(refused\): not started$",
                   r"^\[prober\] memtest: crash=mmio: writing to 0xfee00000$",
                   r"^error: vm prober: stopped: write of guest-physical 0xfee00000, where there is "
                   r"neither RAM nor a device \(exit nested page fault",
@@ -453,18 +454,23 @@ def hostile_tests(emulator):
                      (HOSTILE, 'vm=hostile2 mem=16M cmdline="attack=all seed=2"'),
                      (MEMTEST, "vm=neighbour mem=16M")],
             expect=expect, checks=checks, verdict="FAIL" if allowed else "PASS"))
-        # The attacks that end a VM by design, each its own VM.
+        # The attacks that end a VM by design, each its own VM, under either MMU: a shadow
+        # MMU must map nothing outside the VM's RAM either.
         walks = [("walk-cr3", "cr3", r"guest page-table walk.*0xf0000000"),
                  ("walk-pte", "pte", r"read of guest-physical 0xe0000000"),
                  ("walk-gdt", "gdt", r"read of guest-physical 0xd0000010")]
-        modules = [(HOSTILE, 'vm=%s mem=8M cmdline="walk=%s"' % (vm, w)) for vm, w, _ in walks]
+        walks += [(vm + "-s", w, message) for vm, w, message in walks]
+        modules = [(HOSTILE, 'vm=%s mem=8M%s cmdline="walk=%s"' % (
+            vm, " mmu=shadow" if vm.endswith("-s") else "", w)) for vm, w, _ in walks]
         modules.append((MEMTEST, "vm=neighbour mem=8M"))
-        expect = [r"^hv: 4 of 4 VMs started$",
-                  r"^\[walk-cr3\] hostile: walk=cr3: loading CR3 0xf0000000$",
-                  r"^\[walk-pte\] hostile: walk=pte: reading linear 0x8000008000, mapped to 0xe0000000$",
-                  r"^\[walk-gdt\] hostile: walk=gdt: LGDT base 0xd0000000, then reloading DS$",
+        expect = [r"^hv: 7 of 7 VMs started$",
                   r"^\[neighbour\] memtest: result PASS$", r"^vm neighbour: exited with status 0$",
-                  r"^hv: all VMs stopped; 3 of 4 ended in failure or were not started$"]
+                  r"^hv: all VMs stopped; 6 of 7 ended in failure or were not started$"]
+        for s in ("", "-s"):
+            expect += [r"^\[walk-cr3%s\] hostile: walk=cr3: loading CR3 0xf0000000$" % s,
+                       r"^\[walk-pte%s\] hostile: walk=pte: reading linear 0x8000008000, mapped to "
+                       r"0xe0000000$" % s,
+                       r"^\[walk-gdt%s\] hostile: walk=gdt: LGDT base 0xd0000000, then reloading DS$" % s]
         for vm, _w, message in walks:
             expect += [r"^error: vm %s: stopped: .*%s" % (vm, message),
                        r"^vm %s: guest state:$" % vm,
@@ -676,9 +682,9 @@ PAGESTRESS_PCID_CHECKS = [
 PAGESTRESS_PCID_AFTER = "after CR4.PGE is cleared and set it reads the new frame in every space"
 # The CPU models that show PCID, natively and to a VM.
 PCID_CPUS = ("corei7_skylake_x",)
-# The MMUs a VM runs the guest under on every platform (mmu=shadow joins when it exists),
-# and the platform whose run has only 4 KiB second-level leaves.
-PAGESTRESS_MMUS = ["nested"]
+# The MMUs a VM runs the guest under on every platform (shadow_audited: mmu=shadow with
+# mmu_audit=on), and the platform whose run has only 4 KiB second-level leaves.
+PAGESTRESS_MMUS = ["nested", "shadow", "shadow_audited"]
 PAGESTRESS_LARGE_OFF = "bochs_vmx"
 
 
@@ -720,11 +726,19 @@ def pagestress_tests(emulator):
                       r"^vm stress: all machine pages returned$"]
             if mmu == "nested":
                 expect.append(r"^vm stress:   %s leaves: %s, 0 x 1 GiB" % (fmt, leaves))
+            else:
+                # Page-table writes trapped and emulated, roots found again after CR3 loads.
+                expect += [r"^vm stress:   shadow: page-table writes emulated\s+[1-9]\d*$",
+                           r"^vm stress:   shadow: \.\.\. found in the cache\s+[1-9]\d*$",
+                           r"^vm stress:   shadow: #PF reflected to the guest\s+[1-9]\d*$",
+                           r"^vm stress:   shadow tables: \d+ pages in use, \d+ at peak, limit \d+ "
+                           r"\(shadow_pages=\)%s$" % ("; audited" if mmu == "shadow_audited" else "")]
+            options = "mmu=shadow mmu_audit=on" if mmu == "shadow_audited" else "mmu=" + mmu
             tests.append(Test(
                 "%s_vm_pagestress_mmu_%s%s_prints_what_it_prints_natively" % (
                     prefix, mmu, "_large_off" if large_off else ""), emu, cpu=cpu, mem=256,
-                modules=[(PAGESTRESS, 'vm=stress mem=64M mmu=%s large=%s cmdline="harness=%s"' % (
-                    mmu, "off" if large_off else "on", emu))],
+                modules=[(PAGESTRESS, 'vm=stress mem=64M %s large=%s cmdline="harness=%s"' % (
+                    options, "off" if large_off else "on", emu))],
                 expect=expect,
                 checks=[prints_exactly("pagestress", pagestress_output(emu, cpu or "max"), vm="stress"),
                         free_memory_restored()]))
@@ -842,7 +856,7 @@ def main():
     ap.add_argument("--emulator", choices=["qemu", "bochs", "all"], default="all")
     ap.add_argument("--elf", default=os.path.join(BUILD, "hv.elf"))
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", help="run only tests whose name contains this")
+    ap.add_argument("--only", help="run only tests whose name contains this (or matches it as a regular expression)")
     args = ap.parse_args()
     os.makedirs(LOGS, exist_ok=True)
     tests = []
@@ -857,7 +871,7 @@ def main():
             tests += hostile_tests(emu)
             tests += pagestress_tests(emu)
     if args.only:
-        tests = [t for t in tests if args.only in t.name]
+        tests = [t for t in tests if args.only in t.name or re.search(args.only, t.name)]
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(run_test, t, args.elf): t for t in tests}

@@ -93,12 +93,32 @@ static void unknown_option_is_named_and_refused(void **state)
 	assert_non_null(strstr(reports, "unknown option 'memory'"));
 }
 
-static void shadow_mmu_is_refused_as_unsupported(void **state)
+static void shadow_mmu_options_are_read_and_checked(void **state)
 {
 	(void)state;
 	struct vm_config c = defaults();
-	assert_int_equal(vm_config_parse("mmu=shadow", &c, collect, NULL), ERR_UNSUPPORTED);
-	assert_non_null(strstr(reports, "mmu=shadow: shadow paging is not implemented yet"));
+	assert_int_equal(vm_config_parse("mmu=shadow", &c, collect, NULL), ERR_OK);
+	assert_int_equal(c.mmu, VM_MMU_SHADOW);
+	assert_int_equal(c.shadow_pages, 0);
+	assert_false(c.mmu_audit);
+	c = defaults();
+	assert_int_equal(vm_config_parse("mmu=shadow shadow_pages=64 mmu_audit=on", &c, collect, NULL),
+			 ERR_OK);
+	assert_int_equal(c.shadow_pages, 64);
+	assert_true(c.mmu_audit);
+	c = defaults();
+	assert_int_equal(vm_config_parse("mmu=shadow shadow_pages=15", &c, collect, NULL), ERR_INVAL);
+	assert_non_null(strstr(reports, "shadow_pages: bad value '15' (16 to 16384 pages)"));
+	c = defaults();
+	assert_int_equal(vm_config_parse("mmu=shadow shadow_pages=16385", &c, collect, NULL), ERR_INVAL);
+	c = defaults();
+	assert_int_equal(vm_config_parse("shadow_pages=64", &c, collect, NULL), ERR_INVAL);
+	assert_non_null(strstr(reports, "shadow_pages: only for mmu=shadow"));
+	c = defaults();
+	assert_int_equal(vm_config_parse("mmu=nested mmu_audit=on", &c, collect, NULL), ERR_INVAL);
+	assert_non_null(strstr(reports, "mmu_audit: only for mmu=shadow"));
+	c = defaults();
+	assert_int_equal(vm_config_parse("mmu=shadow mmu_audit=yes", &c, collect, NULL), ERR_INVAL);
 	c = defaults();
 	assert_int_equal(vm_config_parse("mmu=shadow mem=zz", &c, collect, NULL), ERR_INVAL);
 	c = defaults();
@@ -127,7 +147,7 @@ int main(void)
 		cmocka_unit_test(bad_values_are_named_and_refused),
 		cmocka_unit_test(memory_outside_limits_is_refused),
 		cmocka_unit_test(unknown_option_is_named_and_refused),
-		cmocka_unit_test(shadow_mmu_is_refused_as_unsupported),
+		cmocka_unit_test(shadow_mmu_options_are_read_and_checked),
 		cmocka_unit_test(overlong_name_and_cmdline_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,16 +44,44 @@ static void nested_destroy_vm(struct vm *vm)
 	nested_destroy(&vm->nested);
 }
 
-/* The CPU walks the guest's own tables: nothing to follow. */
-static void nested_paging_changed(struct vm *vm)
+/* The CPU walks the guest's own tables: nothing to follow but the TLB flush the write implies. */
+static const char *nested_paging_changed(struct vm *vm, const struct paging_write *w)
 {
-	(void)vm;
+	if (w->flush)
+		backend->flush_tlb(&vm->vcpu, TLB_FLUSH_ALL, 0);
+	return NULL;
 }
 
+/* INVLPG and INVPCID run in the guest without exiting. */
 static void nested_invlpg(struct vm *vm, uint64_t la)
 {
 	(void)vm;
 	(void)la;
+}
+
+static void nested_flush_all(struct vm *vm, bool globals)
+{
+	(void)vm;
+	(void)globals;
+}
+
+/* #PF is not intercepted: the guest's own handler takes it. */
+static void nested_page_fault(struct vm *vm, const struct vm_exit *e)
+{
+	vm_inject_page_fault(vm, e->exc.addr, e->exc.error);
+}
+
+/* The second-level tables map RAM, not the guest's tables: nothing to follow. */
+static void nested_ram_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	(void)vm;
+	(void)gpa;
+	(void)len;
+}
+
+static void nested_sync_stats(struct vm *vm)
+{
+	(void)vm;
 }
 
 /* All of RAM is mapped, so a fault is an access where there is no RAM: no MMIO device exists yet. */
@@ -76,6 +104,10 @@ const struct mmu_ops mmu_nested = {
 	.destroy = nested_destroy_vm,
 	.paging_changed = nested_paging_changed,
 	.invlpg = nested_invlpg,
+	.flush_all = nested_flush_all,
+	.page_fault = nested_page_fault,
 	.nested_fault = nested_fault,
+	.ram_written = nested_ram_written,
+	.sync_stats = nested_sync_stats,
 	.report = nested_report,
 };

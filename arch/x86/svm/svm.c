@@ -153,9 +153,26 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	c->msrpm_base_pa = msrpm_pa;
 	/* Physical interrupts stay masked by the host's RFLAGS.IF while the guest runs. */
 	c->vintr = VINTR_MASKING;
-	c->np_enable = 1;
-	c->n_cr3 = v->vm->nested.root;
 	set_boot_state(s->vmcb, boot);
+	s->shadow = boot->shadow;
+	if (s->shadow) {
+		/*
+		 * The shadow MMU: no NPT, and every access to CR0, CR3 and CR4,
+		 * INVLPG, INVPCID and #PF exits (EFER already does, through the MSR
+		 * map); the VMCB holds what the CPU runs with (set_paging), the
+		 * guest's own values are kept here.
+		 */
+		c->intercept_cr |= INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
+				   INTERCEPT_CR_WRITE(3);
+		c->intercept_exc = 1u << 14;
+		c->intercept_misc1 |= INTERCEPT1_INVLPG;
+		c->intercept_misc3 |= INTERCEPT3_INVPCID;
+		s->cr0 = s->vmcb->save.cr0;
+		s->cr3 = s->cr4 = s->efer = 0;
+	} else {
+		c->np_enable = 1;
+		c->n_cr3 = v->vm->nested.root;
+	}
 	v->gprs.rbx = boot->ebx;
 	s->tlb_control = TLB_CONTROL_ALL;
 	return ERR_OK;
@@ -175,7 +192,7 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	s->vmcb->control.tlb_control = s->tlb_control;
 	if (s->tlb_control == TLB_CONTROL_ALL)
 		stat_inc(v->vm, &stat_tlb_flush_all);
-	else if (s->tlb_control == TLB_CONTROL_THIS_ASID)
+	else if (s->tlb_control != TLB_CONTROL_NONE)
 		stat_inc(v->vm, &stat_tlb_flush_tag);
 	s->tlb_control = TLB_CONTROL_NONE;
 	s->vmcb->control.clean = 0; /* we rewrite fields freely: nothing is cached */
@@ -187,12 +204,23 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	 */
 	if (read_cr2() != s->vmcb->save.cr2)
 		write_cr2(s->vmcb->save.cr2);
+	uint64_t injecting = s->vmcb->control.eventinj;
+	if (injecting)
+		s->last_eventinj = injecting;
 
 	svm_world_switch(s->vmcb_pa, &v->gprs, host_vmcb_pa);
 
 	/* An injected event is consumed by the VMRUN that delivered it. */
 	s->vmcb->control.eventinj = 0;
 	svm_decode_exit(s->vmcb, e);
+	/*
+	 * An interrupted delivery of the event injected by an earlier VMRUN,
+	 * not this one, cannot be: that is Bochs 2.7, which reports the last
+	 * injected event again when the delivery of an INT n exits.  Dropped,
+	 * the INT n is executed again (RIP is still at it).
+	 */
+	if (e->vectoring.valid && !injecting && s->vmcb->control.exitintinfo == s->last_eventinj)
+		e->vectoring.valid = false;
 	if (e->reason == EXIT_MSR_READ || e->reason == EXIT_MSR_WRITE)
 		e->msr = (uint32_t)v->gprs.rcx;
 	return ERR_OK;
@@ -200,7 +228,8 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
-	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	const struct svm_vcpu *sv = v->backend;
+	struct vmcb_save *s = &sv->vmcb->save;
 	const struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
 	const struct guest_gprs *g = &v->gprs;
 	switch (r) {
@@ -208,13 +237,14 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_RSP: return s->rsp;
 	case VREG_RIP: return s->rip;
 	case VREG_RFLAGS: return s->rflags;
-	case VREG_CR0: return s->cr0;
+	case VREG_CR0: return sv->shadow ? sv->cr0 : s->cr0;
 	case VREG_CR2: return s->cr2;
-	case VREG_CR3: return s->cr3;
-	case VREG_CR4: return s->cr4;
+	case VREG_CR3: return sv->shadow ? sv->cr3 : s->cr3;
+	case VREG_CR4: return sv->shadow ? sv->cr4 : s->cr4;
 	case VREG_EFER:
-		return (s->efer & ~(EFER_SVME | EFER_LME)) |
-		       (((struct svm_vcpu *)v->backend)->efer_lme ? EFER_LME : 0);
+		if (sv->shadow)
+			return sv->efer;
+		return (s->efer & ~(EFER_SVME | EFER_LME)) | (sv->efer_lme ? EFER_LME : 0);
 	case VREG_CPL: return s->cpl;
 	case VREG_CS_L: return (s->cs.attrib >> 9) & 1;
 	/* With V_INTR_MASKING, MOV CR8 reads and writes V_TPR (APM 15.21.1). */
@@ -272,11 +302,29 @@ static void set_long_mode(struct vcpu *v)
 	s->efer = (s->efer & ~(EFER_LME | EFER_LMA)) | (lma ? EFER_LME | EFER_LMA : 0);
 }
 
+/* The shadow MMU's guest: its own CR0, CR3, CR4 and EFER, LMA = LME and PG (APM 14.6.1). */
+static bool set_shadow_view(struct svm_vcpu *sv, enum vcpu_reg r, uint64_t val)
+{
+	switch (r) {
+	case VREG_CR0: sv->cr0 = val; break;
+	case VREG_CR3: sv->cr3 = val; return true;
+	case VREG_CR4: sv->cr4 = val; return true;
+	case VREG_EFER: sv->efer = val; break;
+	default: return false;
+	}
+	sv->efer &= ~EFER_LMA;
+	if ((sv->efer & EFER_LME) && (sv->cr0 & CR0_PG))
+		sv->efer |= EFER_LMA;
+	return true;
+}
+
 static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
 	struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
 	struct guest_gprs *g = &v->gprs;
+	if (((struct svm_vcpu *)v->backend)->shadow && set_shadow_view(v->backend, r, val))
+		return;
 	switch (r) {
 	case VREG_RAX: s->rax = val; break;
 	case VREG_RSP: s->rsp = val; break;
@@ -381,10 +429,72 @@ static void svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 	s->vmcb->control.eventinj = inj;
 }
 
-static void svm_flush_tlb(struct vcpu *v)
+/* Re-injection: EVENTINJ takes the EXITINTINFO format (APM 15.7.2, 15.20). */
+static void svm_reinject(struct vcpu *v, const struct exit_event *e)
+{
+	static const uint8_t types[] = { [EVENT_EXTINT] = 0, [EVENT_NMI] = 2, [EVENT_HW_EXC] = 3 };
+	/* INT n, INT3, INTO and INT1 are done again by executing them again: RIP is still theirs. */
+	if (e->type == EVENT_SW_INT || e->type == EVENT_SW_EXC || e->type == EVENT_PRIV_SW_EXC)
+		return;
+	struct svm_vcpu *s = v->backend;
+	uint64_t inj = e->vector | EVENTINJ_TYPE(types[e->type]) | EVENTINJ_VALID;
+	if (e->has_error)
+		inj |= EVENTINJ_HAS_ERROR | ((uint64_t)e->error << 32);
+	s->vmcb->control.eventinj = inj;
+}
+
+/* The shadow MMU's choice of CPU paging state; EFER.SVME stays on under VMRUN. */
+static void svm_set_paging(struct vcpu *v, const struct vcpu_paging *p)
+{
+	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
+	s->cr0 = p->cr0;
+	s->cr3 = p->cr3;
+	s->cr4 = p->cr4;
+	s->efer = p->efer | EFER_SVME;
+}
+
+/* How much a TLB_CONTROL value flushes: the stronger of two requests wins. */
+static unsigned flush_rank(uint8_t tlb_control)
+{
+	switch (tlb_control) {
+	case TLB_CONTROL_NONE: return 0;
+	case TLB_CONTROL_NONGLOBAL: return 1;
+	case TLB_CONTROL_THIS_ASID: return 2;
+	default: return 3;
+	}
+}
+
+static void flush_at_entry(struct svm_vcpu *s, uint8_t tlb_control)
+{
+	if (flush_rank(tlb_control) > flush_rank(s->tlb_control))
+		s->tlb_control = tlb_control;
+}
+
+/* One address goes now, by INVLPGA of the vCPU's ASID; the rest at the next VMRUN (TLB_CONTROL). */
+static void svm_flush_tlb(struct vcpu *v, enum tlb_flush kind, uint64_t la)
 {
 	struct svm_vcpu *s = v->backend;
-	s->tlb_control = (svm_caps.flush_by_asid && v->tag) ? TLB_CONTROL_THIS_ASID : TLB_CONTROL_ALL;
+	if (!svm_caps.flush_by_asid || !v->tag) {
+		if (kind == TLB_FLUSH_ADDR && v->tag) {
+			stat_inc(v->vm, &stat_tlb_flush_addr);
+			__asm__ volatile("invlpga %0, %1" : : "a"(la), "c"((uint32_t)v->tag) : "memory");
+			return;
+		}
+		flush_at_entry(s, TLB_CONTROL_ALL);
+		return;
+	}
+	switch (kind) {
+	case TLB_FLUSH_ADDR:
+		stat_inc(v->vm, &stat_tlb_flush_addr);
+		__asm__ volatile("invlpga %0, %1" : : "a"(la), "c"((uint32_t)v->tag) : "memory");
+		break;
+	case TLB_FLUSH_NONGLOBAL:
+		flush_at_entry(s, TLB_CONTROL_NONGLOBAL);
+		break;
+	case TLB_FLUSH_ALL:
+		flush_at_entry(s, TLB_CONTROL_THIS_ASID);
+		break;
+	}
 }
 
 static void svm_dump(struct vcpu *v)
@@ -399,6 +509,10 @@ static void svm_dump(struct vcpu *v)
 		(unsigned long long)vmcb->control.exitinfo1,
 		(unsigned long long)vmcb->control.exitinfo2,
 		(unsigned long long)vmcb->control.exitintinfo);
+	if (((struct svm_vcpu *)v->backend)->shadow)
+		kprintf("  shadow MMU: the CPU runs with CR0 %#llx CR3 %#llx CR4 %#llx EFER %#llx\n",
+			(unsigned long long)s->cr0, (unsigned long long)s->cr3,
+			(unsigned long long)s->cr4, (unsigned long long)s->efer);
 }
 
 const struct vcpu_ops svm_ops = {
@@ -415,6 +529,8 @@ const struct vcpu_ops svm_ops = {
 	.set_seg = svm_set_seg,
 	.set_pdptes = svm_set_pdptes,
 	.inject = svm_inject,
+	.reinject = svm_reinject,
+	.set_paging = svm_set_paging,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,
 };

@@ -15,6 +15,9 @@ struct svm_vcpu {
 	uint64_t asid_generation;
 	uint8_t tlb_control;  /* for the next VMRUN */
 	bool efer_lme;        /* the guest's EFER.LME; the VMCB holds it only while CR0.PG is set */
+	bool shadow;          /* the shadow MMU: no NPT; the VMCB holds the real paging registers */
+	uint64_t cr0, cr3, cr4, efer; /* shadow: the guest's own values */
+	uint64_t last_eventinj;       /* the EVENTINJ of the last VMRUN that injected one */
 };
 
 extern struct svm_caps svm_caps;

@@ -65,6 +65,35 @@ static const char *exit_name(uint64_t code)
 	return NULL;
 }
 
+/* EXITINTINFO (APM 15.7.2): vector 7:0, type 10:8, EV 11, V 31, error code 63:32. */
+#define INTINFO_VALID     (1ull << 31)
+#define INTINFO_HAS_ERROR (1ull << 11)
+#define INTINFO_TYPE(i)   ((unsigned)(((i) >> 8) & 7))
+#define INTINFO_TYPE_NMI  2
+#define INTINFO_TYPE_EXC  3
+#define INTINFO_TYPE_SOFT 4
+#define VEC_BP 3
+#define VEC_OF 4
+
+/* The event whose delivery the exit interrupted; INT3 and INTO come as exceptions #BP and #OF. */
+static void decode_intinfo(uint64_t info, struct vm_exit *e)
+{
+	if (!(info & INTINFO_VALID))
+		return;
+	unsigned type = INTINFO_TYPE(info);
+	uint8_t vector = (uint8_t)info;
+	enum event_type t = EVENT_EXTINT;
+	if (type == INTINFO_TYPE_NMI)
+		t = EVENT_NMI;
+	else if (type == INTINFO_TYPE_SOFT)
+		t = EVENT_SW_INT;
+	else if (type == INTINFO_TYPE_EXC)
+		t = vector == VEC_BP || vector == VEC_OF ? EVENT_SW_EXC : EVENT_HW_EXC;
+	e->vectoring = (struct exit_event){ .valid = true, .type = t, .vector = vector,
+					    .has_error = info & INTINFO_HAS_ERROR,
+					    .error = (uint32_t)(info >> 32) };
+}
+
 /* Without NRIPS the next RIP comes from the known length of the instruction. */
 static uint64_t next_rip(const struct vmcb *vmcb, unsigned len)
 {
@@ -107,7 +136,29 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->cr.gpr = svm_caps.decode_assists ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
 		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
 		break;
+	case SVM_EXIT_CR_READ_BASE:
+	case SVM_EXIT_CR_READ_BASE + 3:
+	case SVM_EXIT_CR_READ_BASE + 4:
+		/* Under the shadow MMU: the guest reads its own values, not the VMCB's. */
+		e->reason = EXIT_CR_ACCESS;
+		e->cr.op = CR_MOV_FROM;
+		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR_READ_BASE);
+		e->cr.gpr = (svm_caps.decode_assists && (c->exitinfo1 & CR_INFO_VALID))
+				    ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
+		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
+		break;
+	case SVM_EXIT_INVLPG:
+		/* EXITINFO1 is the address with decode assists (APM 15.33.4). */
+		e->reason = EXIT_INVLPG;
+		e->invlpg.known = svm_caps.decode_assists;
+		e->invlpg.la = c->exitinfo1;
+		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
+		break;
+	case SVM_EXIT_INVPCID:
+		e->reason = EXIT_INVPCID;
+		break;
 	case SVM_EXIT_CR_WRITE_BASE:
+	case SVM_EXIT_CR_WRITE_BASE + 3:
 	case SVM_EXIT_CR_WRITE_BASE + 4:
 		/* Without decode assists (or for CLTS and LMSW) the generic layer decodes the instruction. */
 		e->reason = EXIT_CR_ACCESS;
@@ -143,6 +194,7 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->npf.fetch = c->exitinfo1 & NPF_ID;
 		e->npf.walk = c->exitinfo1 & NPF_WALK;
 		e->npf.read = !e->npf.write && !e->npf.fetch;
+		decode_intinfo(c->exitintinfo, e);
 		break;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_SMI:
@@ -174,8 +226,17 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	default:
 		if (c->exitcode >= SVM_EXIT_EXCP_BASE && c->exitcode < SVM_EXIT_EXCP_BASE + 32) {
-			e->reason = EXIT_EXCEPTION;
+			/* Only #PF is intercepted, under the shadow MMU: EXITINFO1 is its error
+			 * code, EXITINFO2 its address (APM 15.12.15). */
 			e->exc.vector = (uint8_t)(c->exitcode - SVM_EXIT_EXCP_BASE);
+			e->reason = e->exc.vector == 14 ? EXIT_PAGE_FAULT : EXIT_EXCEPTION;
+			if (e->reason == EXIT_PAGE_FAULT) {
+				e->exc.has_error = true;
+				e->exc.error = (uint32_t)c->exitinfo1;
+				e->exc.addr = c->exitinfo2;
+				decode_intinfo(c->exitintinfo, e);
+				return;
+			}
 		}
 		/* Named only here, off the path of the exits that are handled. */
 		e->name = exit_name(code);

@@ -112,6 +112,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT1_CPUID    (1u << 18)
 #define INTERCEPT1_INVD     (1u << 22)
 #define INTERCEPT1_HLT      (1u << 24)
+#define INTERCEPT1_INVLPG   (1u << 25)
 #define INTERCEPT1_INVLPGA  (1u << 26)
 #define INTERCEPT1_IOIO     (1u << 27)
 #define INTERCEPT1_MSR      (1u << 28)
@@ -129,13 +130,16 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT2_MWAIT_ARMED (1u << 12)
 #define INTERCEPT2_XSETBV   (1u << 13)
 #define INTERCEPT2_RDPRU    (1u << 14)
+#define INTERCEPT3_INVPCID  (1u << 2)
 /* CR intercepts (offset 0): reads in bits 15:0, writes in 31:16. */
+#define INTERCEPT_CR_READ(n)  (1u << (n))
 #define INTERCEPT_CR_WRITE(n) (1u << (16 + (n)))
 
 /* TLB_CONTROL (APM 15.16.1). */
 #define TLB_CONTROL_NONE      0
 #define TLB_CONTROL_ALL       1
 #define TLB_CONTROL_THIS_ASID 3
+#define TLB_CONTROL_NONGLOBAL 7  /* this ASID's non-global entries */
 
 /* V_TPR is bits 3:0 of the virtual-interrupt field (APM 15.21.1). */
 #define VINTR_TPR_MASK      0xfull
@@ -144,9 +148,11 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define EVENTINJ_VALID     (1ull << 31)
 #define EVENTINJ_HAS_ERROR (1ull << 11)
 #define EVENTINJ_TYPE_EXC  (3ull << 8)
+#define EVENTINJ_TYPE(t)   ((uint64_t)(t) << 8)  /* 0 INTR, 2 NMI, 3 exception, 4 INT n */
 
 /* Exit codes (APM vol. 2, appendix C); svm_exit.c names every one. */
 enum svm_exit_code {
+	SVM_EXIT_CR_READ_BASE  = 0x00,
 	SVM_EXIT_CR_WRITE_BASE = 0x10,
 	SVM_EXIT_DR_READ_BASE  = 0x20,
 	SVM_EXIT_DR_WRITE_BASE = 0x30,
@@ -159,6 +165,7 @@ enum svm_exit_code {
 	SVM_EXIT_CPUID     = 0x72,
 	SVM_EXIT_INVD      = 0x76,
 	SVM_EXIT_HLT       = 0x78,
+	SVM_EXIT_INVLPG    = 0x79,
 	SVM_EXIT_INVLPGA   = 0x7a,
 	SVM_EXIT_IOIO      = 0x7b,
 	SVM_EXIT_MSR       = 0x7c,
@@ -176,6 +183,7 @@ enum svm_exit_code {
 	SVM_EXIT_MWAIT_ARMED = 0x8c,
 	SVM_EXIT_XSETBV    = 0x8d,
 	SVM_EXIT_RDPRU     = 0x8e,
+	SVM_EXIT_INVPCID   = 0xa2,
 	SVM_EXIT_NPF       = 0x400,
 	SVM_EXIT_INVALID   = -1,
 };

@@ -36,6 +36,8 @@ enum vmcs_field {
 	PIN_CONTROLS            = 0x4000,
 	PROC_CONTROLS           = 0x4002,
 	EXCEPTION_BITMAP        = 0x4004,
+	PF_ERROR_CODE_MASK      = 0x4006,
+	PF_ERROR_CODE_MATCH     = 0x4008,
 	CR3_TARGET_COUNT        = 0x400a,
 	EXIT_CONTROLS           = 0x400c,
 	EXIT_MSR_STORE_COUNT    = 0x400e,
@@ -110,6 +112,7 @@ enum vmcs_field {
 #define PROC_SECONDARY        (1u << 31)
 /* Secondary processor-based controls. */
 #define PROC2_EPT             (1u << 1)
+#define PROC_SHADOW_EXITS     (PROC_INVLPG_EXITING | PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING)
 #define PROC2_RDTSCP          (1u << 3)
 #define PROC2_VPID            (1u << 5)
 #define PROC2_UNRESTRICTED    (1u << 7)
@@ -154,6 +157,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_GETSEC          = 11,
 	VMX_EXIT_HLT             = 12,
 	VMX_EXIT_INVD            = 13,
+	VMX_EXIT_INVLPG          = 14,
 	VMX_EXIT_RDPMC           = 15,
 	VMX_EXIT_RSM             = 17,
 	VMX_EXIT_VMCALL          = 18,
@@ -175,6 +179,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_INVVPID         = 53,
 	VMX_EXIT_WBINVD          = 54,
 	VMX_EXIT_XSETBV          = 55,
+	VMX_EXIT_INVPCID         = 58,
 	VMX_EXIT_ENCLS           = 60,
 	VMX_EXIT_REASONS         = 78,  /* one past the last the SDM defines */
 };

@@ -35,6 +35,14 @@ static uint64_t io_bitmaps_pa, msr_bitmap_pa;
 static uint64_t current_vmcs;
 static uint32_t pin_ctl, proc_ctl, proc2_ctl, exit_ctl, entry_ctl;
 static struct backend_features vmx_features;
+static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+static bool shadow_exits;   /* the CPU can exit on INVLPG and CR3 accesses (mmu=shadow) */
+
+/* Under the shadow MMU the VMM owns every paging bit of CR0 and CR4 (vmm/mmu/shadow.h). */
+#define CR0_SHADOW_OWNED (ARCH_CR0_PG | ARCH_CR0_PE | ARCH_CR0_WP)
+#define CR4_SHADOW_OWNED (ARCH_CR4_PAE | ARCH_CR4_PSE | ARCH_CR4_PGE | ARCH_CR4_SMEP | ARCH_CR4_SMAP | \
+			  ARCH_CR4_PCIDE | ARCH_CR4_LA57)
+#define PF_VECTOR 14
 
 static struct nested_format ept_format = {
 	.name = "EPT",
@@ -124,6 +132,8 @@ static bool choose_controls(void)
 				  EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
 				  "VM-exit", &exit_ctl) &&
 		  adjust_controls(entry_msr, entry, entry, "VM-entry", &entry_ctl);
+	uint32_t proc_allowed1 = (uint32_t)(rdmsr(proc_msr) >> 32);
+	shadow_exits = (proc_allowed1 & PROC_SHADOW_EXITS) == PROC_SHADOW_EXITS;
 	vmx_features.rdtscp = proc2_ctl & PROC2_RDTSCP;
 	vmx_features.invpcid = proc2_ctl & PROC2_INVPCID;
 	/* CR4.VMXE is the hypervisor's: the guest's own view of it stays clear. */
@@ -165,6 +175,10 @@ static err_t vmx_cpu_enable(void)
 	}
 	if (!choose_controls())
 		return ERR_UNSUPPORTED;
+	cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 	ept_format.leaf_2m = vmx_caps.ept_2m;
 	ept_format.leaf_1g = vmx_caps.ept_1g;
 
@@ -282,21 +296,28 @@ static void write_host_state(void)
 	vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT_NUM));
 }
 
-/* Multiboot's machine state: flat 32-bit protected mode, paging off (unrestricted guest). */
+/*
+ * Multiboot's machine state: flat 32-bit protected mode, paging off: with
+ * EPT as it is (unrestricted guest), under the shadow MMU on a paging-on
+ * CPU that the MMU sets up before the first entry (set_paging).
+ */
 static void write_guest_state(struct vmx_vcpu *x, const struct vcpu_boot_state *boot,
 			      uint64_t cr4_allowed)
 {
-	uint64_t f0 = rdmsr(MSR_VMX_CR0_FIXED0), f1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	uint64_t f0 = cr0_fixed0, f1 = cr0_fixed1;
 	/* Unrestricted guest frees PE and PG; other fixed bits are kept and hidden. */
-	f0 &= ~(CR0_PE | CR0_PG);
+	if (!x->shadow)
+		f0 &= ~(CR0_PE | CR0_PG);
 	/*
 	 * The guest owns the CR0 and CR4 bits it may set, within what VMX lets
 	 * vary; writes to any other bit exit and are checked (vmm/cr.c): the
 	 * reserved ones, those of features CPUID hides, and the fixed ones.
 	 */
-	x->cr0_mask = f0 | ~f1;
-	uint64_t cr4_f0 = rdmsr(MSR_VMX_CR4_FIXED0), cr4_f1 = rdmsr(MSR_VMX_CR4_FIXED1);
-	x->cr4_mask = cr4_f0 | ~cr4_f1 | ~cr4_allowed;
+	x->cr0_mask = f0 | ~f1 | (x->shadow ? CR0_SHADOW_OWNED : 0);
+	uint64_t cr4_f0 = cr4_fixed0, cr4_f1 = cr4_fixed1;
+	x->cr4_mask = cr4_f0 | ~cr4_f1 | ~cr4_allowed | (x->shadow ? CR4_SHADOW_OWNED : 0);
+	x->cr3 = 0;
+	x->efer = 0;
 
 	uint64_t cr0 = CR0_PE | CR0_ET;
 	vmwrite(GUEST_CR0, (cr0 | f0) & f1);
@@ -366,13 +387,32 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	}
 	if (!x->vpid)
 		proc2 &= ~PROC2_VPID;
-	x->eptp = v->vm->nested.root | EPTP_WALK4 | EPTP_WB | (vmx_caps.ept_ad ? EPTP_AD : 0);
+	/*
+	 * The shadow MMU: no EPT (so no unrestricted guest), and every CR3
+	 * access, INVLPG (and with it INVPCID, SDM 26.1.3) and #PF exits; the
+	 * #PF error-code mask and match of 0 make every #PF exit (SDM 26.2).
+	 */
+	uint32_t proc = proc_ctl;
+	x->shadow = boot->shadow;
+	if (x->shadow) {
+		if (!shadow_exits) {
+			log_error("vmx: this CPU cannot exit on INVLPG and CR3 accesses: no mmu=shadow\n");
+			return ERR_UNSUPPORTED;
+		}
+		proc |= PROC_SHADOW_EXITS;
+		proc2 &= ~(PROC2_EPT | PROC2_UNRESTRICTED);
+	} else {
+		x->eptp = v->vm->nested.root | EPTP_WALK4 | EPTP_WB | (vmx_caps.ept_ad ? EPTP_AD : 0);
+	}
 
-	bool ok = vmwrite(PIN_CONTROLS, pin_ctl) && vmwrite(PROC_CONTROLS, proc_ctl) &&
+	bool ok = vmwrite(PIN_CONTROLS, pin_ctl) && vmwrite(PROC_CONTROLS, proc) &&
 		  vmwrite(PROC_CONTROLS2, proc2) && vmwrite(EXIT_CONTROLS, exit_ctl) &&
-		  vmwrite(ENTRY_CONTROLS, entry_ctl) && vmwrite(EPT_POINTER, x->eptp) &&
+		  vmwrite(ENTRY_CONTROLS, entry_ctl) &&
+		  (x->shadow || vmwrite(EPT_POINTER, x->eptp)) &&
 		  vmwrite(IO_BITMAP_A, io_bitmaps_pa) && vmwrite(IO_BITMAP_B, io_bitmaps_pa + PAGE_SIZE) &&
-		  vmwrite(MSR_BITMAP, msr_bitmap_pa) && vmwrite(EXCEPTION_BITMAP, 0) &&
+		  vmwrite(MSR_BITMAP, msr_bitmap_pa) &&
+		  vmwrite(EXCEPTION_BITMAP, x->shadow ? 1u << PF_VECTOR : 0) &&
+		  vmwrite(PF_ERROR_CODE_MASK, 0) && vmwrite(PF_ERROR_CODE_MATCH, 0) &&
 		  vmwrite(CR3_TARGET_COUNT, 0) && vmwrite(EXIT_MSR_STORE_COUNT, 0) &&
 		  vmwrite(EXIT_MSR_LOAD_COUNT, 0) && vmwrite(ENTRY_MSR_LOAD_COUNT, 0) &&
 		  vmwrite(ENTRY_INTR_INFO, 0) && vmwrite(TSC_OFFSET, 0);
@@ -395,8 +435,9 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 static void vmx_vcpu_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *x = v->backend;
-	/* Drop cached EPT translations before the tables' pages are reused. */
-	if (vmx_caps.invept_single)
+	/* Drop cached EPT translations before the tables' pages are reused; the shadow
+	 * tables' translations are tagged with the VPID, flushed when it is handed out again. */
+	if (!x->shadow && vmx_caps.invept_single)
 		vmx_invept_single(x->eptp);
 	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
 	if (current_vmcs == x->vmcs_pa)
@@ -471,13 +512,13 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_RSP: return vmread(GUEST_RSP);
 	case VREG_RIP: return vmread(GUEST_RIP);
 	case VREG_RFLAGS: return vmread(GUEST_RFLAGS);
-	case VREG_CR3: return vmread(GUEST_CR3);
+	case VREG_CR3: return x->shadow ? x->cr3 : vmread(GUEST_CR3);
 	/* What the guest believes: owned bits come from the read shadows. */
 	case VREG_CR0:
 		return (vmread(GUEST_CR0) & ~x->cr0_mask) | (vmread(CR0_READ_SHADOW) & x->cr0_mask);
 	case VREG_CR4:
 		return (vmread(GUEST_CR4) & ~x->cr4_mask) | (vmread(CR4_READ_SHADOW) & x->cr4_mask);
-	case VREG_EFER: return vmread(GUEST_IA32_EFER);
+	case VREG_EFER: return x->shadow ? x->efer : vmread(GUEST_IA32_EFER);
 	/* SS.DPL is the CPL (SDM 26.3.1.5). */
 	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
 	case VREG_CS_L: return (vmread(GUEST_CS_AR) >> 13) & 1;
@@ -521,7 +562,12 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_RSP: vmwrite(GUEST_RSP, val); break;
 	case VREG_RIP: vmwrite(GUEST_RIP, val); break;
 	case VREG_RFLAGS: vmwrite(GUEST_RFLAGS, val); break;
-	case VREG_CR3: vmwrite(GUEST_CR3, val); break;
+	case VREG_CR3:
+		if (x->shadow)
+			x->cr3 = val;
+		else
+			vmwrite(GUEST_CR3, val);
+		break;
 	case VREG_FS_BASE: vmwrite(GUEST_FS_BASE, val); break;
 	case VREG_GS_BASE: vmwrite(GUEST_GS_BASE, val); break;
 	case VREG_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); break;
@@ -548,7 +594,7 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 		vmwrite(CR0_READ_SHADOW, val);
 		vmwrite(GUEST_CR0, (val & ~x->cr0_mask) | (vmread(GUEST_CR0) & x->cr0_mask));
 		/* Paging turned on or off here, not by the CPU: LMA must follow. */
-		vmx_set_reg(v, VREG_EFER, vmread(GUEST_IA32_EFER));
+		vmx_set_reg(v, VREG_EFER, x->shadow ? x->efer : vmread(GUEST_IA32_EFER));
 		break;
 	case VREG_CR4:
 		vmwrite(CR4_READ_SHADOW, val);
@@ -556,10 +602,14 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 		break;
 	case VREG_EFER: {
 		/* LMA follows LME once paging is on; the entry control must agree (SDM 26.2.4). */
-		bool paging = vmread(GUEST_CR0) & CR0_PG;
+		bool paging = vmread(x->shadow ? CR0_READ_SHADOW : GUEST_CR0) & CR0_PG;
 		uint64_t efer = val & ~EFER_LMA;
 		if ((efer & EFER_LME) && paging)
 			efer |= EFER_LMA;
+		if (x->shadow) {
+			x->efer = efer; /* the real one is the MMU's (set_paging) */
+			break;
+		}
 		vmwrite(GUEST_IA32_EFER, efer);
 		uint64_t entry = vmread(ENTRY_CONTROLS);
 		vmwrite(ENTRY_CONTROLS, (efer & EFER_LMA) ? entry | ENTRY_IA32E_GUEST
@@ -627,13 +677,69 @@ static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 	vmwrite(ENTRY_INTR_INFO, info);
 }
 
-static void vmx_flush_tlb(struct vcpu *v)
+/* A re-injection copies the IDT-vectoring information into the entry fields (SDM 28.2.4, 27.6.1). */
+static const uint8_t intr_type_of[] = {
+	[EVENT_EXTINT] = 0, [EVENT_NMI] = 2, [EVENT_HW_EXC] = 3, [EVENT_SW_INT] = 4,
+	[EVENT_PRIV_SW_EXC] = 5, [EVENT_SW_EXC] = 6,
+};
+
+static void vmx_reinject(struct vcpu *v, const struct exit_event *e)
+{
+	make_current(v->backend);
+	uint32_t info = e->vector | ((uint32_t)intr_type_of[e->type] << 8) | INTR_INFO_VALID;
+	if (e->has_error) {
+		info |= INTR_INFO_HAS_ERROR;
+		vmwrite(ENTRY_EXCEPTION_ERROR, e->error);
+	}
+	if (e->type == EVENT_SW_INT || e->type == EVENT_PRIV_SW_EXC || e->type == EVENT_SW_EXC)
+		vmwrite(ENTRY_INSTRUCTION_LEN, e->len);
+	vmwrite(ENTRY_INTR_INFO, info);
+}
+
+/* The shadow MMU's choice of CPU paging state; the VMX fixed bits (VMXE, NE) are added. */
+static void vmx_set_paging(struct vcpu *v, const struct vcpu_paging *p)
+{
+	make_current(v->backend);
+	vmwrite(GUEST_CR0, (p->cr0 | cr0_fixed0) & cr0_fixed1);
+	vmwrite(GUEST_CR4, (p->cr4 | cr4_fixed0) & cr4_fixed1);
+	vmwrite(GUEST_CR3, p->cr3);
+	vmwrite(GUEST_IA32_EFER, p->efer);
+	uint64_t entry = vmread(ENTRY_CONTROLS);
+	vmwrite(ENTRY_CONTROLS, (p->efer & EFER_LMA) ? entry | ENTRY_IA32E_GUEST
+						     : entry & ~ENTRY_IA32E_GUEST);
+}
+
+/*
+ * Without a VPID every VM entry and exit flushes the guest's linear
+ * translations (SDM 29.4.3.3): nothing to do but under EPT, whose combined
+ * mappings INVEPT drops.  With one, INVVPID of what was asked.
+ */
+static void vmx_flush_tlb(struct vcpu *v, enum tlb_flush kind, uint64_t la)
 {
 	struct vmx_vcpu *x = v->backend;
-	stat_inc(v->vm, x->vpid ? &stat_tlb_flush_tag : &stat_tlb_flush_all);
-	if (x->vpid)
+	if (!x->shadow) {
+		stat_inc(v->vm, x->vpid ? &stat_tlb_flush_tag : &stat_tlb_flush_all);
+		if (x->vpid)
+			vmx_invvpid_single(x->vpid);
+		vmx_invept_single(x->eptp);
+		return;
+	}
+	if (!x->vpid)
+		return;
+	switch (kind) {
+	case TLB_FLUSH_ADDR:
+		stat_inc(v->vm, &stat_tlb_flush_addr);
+		vmx_invvpid_addr(x->vpid, la);
+		break;
+	case TLB_FLUSH_NONGLOBAL:
+		stat_inc(v->vm, &stat_tlb_flush_tag);
+		vmx_invvpid_nonglobal(x->vpid);
+		break;
+	case TLB_FLUSH_ALL:
+		stat_inc(v->vm, &stat_tlb_flush_tag);
 		vmx_invvpid_single(x->vpid);
-	vmx_invept_single(x->eptp);
+		break;
+	}
 }
 
 static void vmx_dump(struct vcpu *v)
@@ -651,6 +757,10 @@ static void vmx_dump(struct vcpu *v)
 	kprintf("  entry controls %#llx, VM-instruction error %llu\n",
 		(unsigned long long)vmread(ENTRY_CONTROLS),
 		(unsigned long long)vmread(VM_INSTRUCTION_ERROR));
+	if (((struct vmx_vcpu *)v->backend)->shadow)
+		kprintf("  shadow MMU: the CPU runs with CR0 %#llx CR3 %#llx CR4 %#llx EFER %#llx\n",
+			(unsigned long long)vmread(GUEST_CR0), (unsigned long long)vmread(GUEST_CR3),
+			(unsigned long long)vmread(GUEST_CR4), (unsigned long long)vmread(GUEST_IA32_EFER));
 }
 
 const struct vcpu_ops vmx_ops = {
@@ -667,6 +777,8 @@ const struct vcpu_ops vmx_ops = {
 	.set_seg = vmx_set_seg,
 	.set_pdptes = vmx_set_pdptes,
 	.inject = vmx_inject,
+	.reinject = vmx_reinject,
+	.set_paging = vmx_set_paging,
 	.flush_tlb = vmx_flush_tlb,
 	.dump = vmx_dump,
 };

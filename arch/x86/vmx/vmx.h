@@ -19,6 +19,8 @@ struct vmx_vcpu {
 	bool launched;      /* VMLAUNCH done: the next entry is VMRESUME */
 	uint16_t vpid;      /* 0: untagged */
 	uint64_t cr0_mask, cr4_mask;
+	bool shadow;        /* the shadow MMU: no EPT, paging registers trapped */
+	uint64_t cr3, efer; /* shadow: the guest's CR3 and EFER (the VMCS holds the real ones) */
 	uint8_t tpr;        /* CR8 as the guest last wrote it */
 	/* DR6, KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK while another vCPU's are loaded. */
 	uint64_t dr6;
@@ -31,6 +33,9 @@ extern struct vmx_caps vmx_caps;
 uint16_t vmx_vpid_alloc(bool *flushed);
 void vmx_vpid_free(uint16_t vpid);
 void vmx_invvpid_single(uint16_t vpid);
+/* INVVPID of one address (type 0) or of the non-global entries (type 3), where the CPU has them. */
+void vmx_invvpid_addr(uint16_t vpid, uint64_t la);
+void vmx_invvpid_nonglobal(uint16_t vpid);
 void vmx_invept_single(uint64_t eptp);
 
 /* Turns the exit fields of the current VMCS into the vendor-neutral record. */

@@ -58,6 +58,26 @@ static const char *const exit_names[VMX_EXIT_REASONS] = {
 };
 
 static const enum cr_op cr_ops[4] = { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+
+/* IDT-vectoring information types (SDM table 25-20) as event kinds; 1 and 7 are not used. */
+static const enum event_type event_types[8] = {
+	[0] = EVENT_EXTINT, [2] = EVENT_NMI, [3] = EVENT_HW_EXC, [4] = EVENT_SW_INT,
+	[5] = EVENT_PRIV_SW_EXC, [6] = EVENT_SW_EXC,
+};
+
+/* The event whose delivery this exit interrupted, if any (SDM 28.2.4). */
+static void decode_vectoring(struct vm_exit *e)
+{
+	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO);
+	if (!(idt & INTR_VALID))
+		return;
+	e->vectoring = (struct exit_event){
+		.valid = true, .type = event_types[INTR_TYPE(idt)], .vector = INTR_VECTOR(idt),
+		.has_error = idt & INTR_HAS_ERROR, .len = (uint8_t)vmread(EXIT_INSTRUCTION_LEN),
+	};
+	if (e->vectoring.has_error)
+		e->vectoring.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
+}
 static const enum task_source task_sources[4] = { TASK_CALL, TASK_IRET, TASK_JMP, TASK_GATE };
 
 static void decode_task_switch(struct vm_exit *e, uint64_t q)
@@ -73,6 +93,7 @@ static void decode_task_switch(struct vm_exit *e, uint64_t q)
 	}
 	e->task.len = (uint8_t)vmread(EXIT_INSTRUCTION_LEN);
 	e->info2 = idt;
+	/* The switch itself delivers any event that led to it: nothing to deliver again. */
 }
 
 void vmx_decode_exit(struct vm_exit *e)
@@ -137,6 +158,7 @@ void vmx_decode_exit(struct vm_exit *e)
 		e->npf.present = q & EPT_PERMS;
 		e->npf.walk = (q & EPT_LINEAR_VALID) && !(q & EPT_FINAL);
 		e->info2 = e->npf.gpa;
+		decode_vectoring(e);
 		break;
 	case VMX_EXIT_EPT_MISCONFIG:
 		e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
@@ -153,13 +175,25 @@ void vmx_decode_exit(struct vm_exit *e)
 		if (INTR_TYPE(info) == INTR_TYPE_NMI) {
 			e->reason = EXIT_NMI;
 		} else {
-			e->reason = EXIT_EXCEPTION;
+			/* Only #PF is intercepted, and only under the shadow MMU; its address is the
+			 * qualification (SDM 28.2.1). */
 			e->exc.vector = INTR_VECTOR(info);
+			e->reason = e->exc.vector == 14 ? EXIT_PAGE_FAULT : EXIT_EXCEPTION;
 			e->exc.has_error = info & INTR_HAS_ERROR;
 			e->exc.error = (uint32_t)vmread(EXIT_INTR_ERROR);
+			e->exc.addr = q;
+			decode_vectoring(e);
 		}
 		break;
 	}
+	case VMX_EXIT_INVLPG:
+		e->reason = EXIT_INVLPG;
+		e->invlpg.la = q;
+		e->invlpg.known = true;
+		break;
+	case VMX_EXIT_INVPCID:
+		e->reason = EXIT_INVPCID;
+		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		e->reason = EXIT_TRIPLE_FAULT;
 		break;

@@ -8,8 +8,10 @@ static uint8_t in_use[VPID_COUNT / 8];
 static uint8_t used_before[VPID_COUNT / 8];
 static uint32_t next_vpid = 1;
 
+#define INVVPID_ADDR   0
 #define INVVPID_SINGLE 1
 #define INVVPID_ALL    2
+#define INVVPID_SINGLE_GLOBALS 3
 #define INVEPT_SINGLE  1
 #define INVEPT_ALL     2
 
@@ -55,6 +57,30 @@ void vmx_invvpid_single(uint16_t vpid)
 	struct { uint64_t vpid, addr; } desc = { vpid, 0 };
 	uint64_t type = vmx_caps.invvpid_single ? INVVPID_SINGLE : INVVPID_ALL;
 	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+static void invvpid(uint64_t type, uint16_t vpid, uint64_t la)
+{
+	struct { uint64_t vpid, addr; } desc = { vpid, la };
+	__asm__ volatile("invvpid %0, %1" : : "m"(desc), "r"(type) : "cc", "memory");
+}
+
+/* The address must be canonical (SDM vol. 3C, INVVPID): else the whole tag goes. */
+void vmx_invvpid_addr(uint16_t vpid, uint64_t la)
+{
+	bool canonical = (uint64_t)((int64_t)(la << 16) >> 16) == la;
+	if (vmx_caps.invvpid_addr && canonical)
+		invvpid(INVVPID_ADDR, vpid, la);
+	else
+		vmx_invvpid_single(vpid);
+}
+
+void vmx_invvpid_nonglobal(uint16_t vpid)
+{
+	if (vmx_caps.invvpid_single_globals)
+		invvpid(INVVPID_SINGLE_GLOBALS, vpid, 0);
+	else
+		vmx_invvpid_single(vpid);
 }
 
 void vmx_invept_single(uint64_t eptp)
