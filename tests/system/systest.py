@@ -328,6 +328,28 @@ def vm_tests(emulator):
                     r"^vm alpha: all machine pages returned$"],
             checks=[memtest_prints_exactly(memtest_output(emu), vm="alpha"), free_memory_restored(),
                     whole_tlb_flushes("alpha", at_most=tagged_flushes)]))
+        # The shadow MMU beside the nested one: audited, and not; each sees only its own RAM.
+        shadow_expect = [r"^hv: 3 of 3 VMs started$"]
+        for vm in ("shadowed", "audited", "nested"):
+            shadow_expect += [r"^\[%s\] memtest: result PASS$" % vm, r"^vm %s: exited with status 0$" % vm,
+                              r"^vm %s: all machine pages returned$" % vm]
+        shadow_expect += [r"^vm shadowed: Multiboot2 kernel at 0x100000-.*, shadow paging$",
+                          r"^vm shadowed:   shadow tables: \d+ pages in use, \d+ at peak, limit 256 "
+                          r"\(shadow_pages=\)$",
+                          r"^vm audited:   shadow tables: .*; audited$",
+                          r"^vm nested:   %s leaves: 0 x 4 KiB, 16 x 2 MiB" % fmt]
+        tests.append(Test(
+            prefix + "_vm_memtest_mmu_shadow_beside_mmu_nested_prints_what_it_prints_natively", emu,
+            cpu=cpu, mem=mem,
+            modules=[(MEMTEST, 'vm=shadowed mem=64M mmu=shadow cmdline="harness=%s"' % emu),
+                     (MEMTEST, 'vm=audited mem=32M mmu=shadow mmu_audit=on shadow_pages=64 '
+                               'cmdline="harness=%s"' % emu),
+                     (MEMTEST, 'vm=nested mem=32M cmdline="harness=%s"' % emu)],
+            expect=shadow_expect,
+            checks=[memtest_prints_exactly(memtest_output(emu), vm="shadowed"),
+                    memtest_prints_exactly(memtest_output(emu, mib=32), vm="audited"),
+                    memtest_prints_exactly(memtest_output(emu, mib=32), vm="nested"),
+                    free_memory_restored()]))
         tests.append(Test(
             prefix + "_vm_large_off_maps_4k_leaves_and_tlbtag_off_flushes_at_every_entry", emu, cpu=cpu,
             mem=mem,
@@ -739,6 +761,7 @@ def pagestress_tests(emulator):
                     prefix, mmu, "_large_off" if large_off else ""), emu, cpu=cpu, mem=256,
                 modules=[(PAGESTRESS, 'vm=stress mem=64M %s large=%s cmdline="harness=%s"' % (
                     options, "off" if large_off else "on", emu))],
+                timeout=600 if mmu == "shadow_audited" and emu == "bochs" else None,
                 expect=expect,
                 checks=[prints_exactly("pagestress", pagestress_output(emu, cpu or "max"), vm="stress"),
                         free_memory_restored()]))
