@@ -225,3 +225,31 @@ struct arch_write arch_check_misc_enable(uint64_t old, uint64_t val)
 		return gp();
 	return (struct arch_write){ .value = (val & writable) | (old & read_only) };
 }
+
+enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT, EXC_DOUBLE_FAULT };
+
+/* #DE, #TS, #NP, #SS and #GP are contributory; #PF and #DF classes of their own; the rest benign. */
+static enum exc_class exc_class(unsigned vector)
+{
+	switch (vector) {
+	case 0: case 10: case 11: case 12: case 13:
+		return EXC_CONTRIBUTORY;
+	case 14:
+		return EXC_PAGE_FAULT;
+	case 8:
+		return EXC_DOUBLE_FAULT;
+	default:
+		return EXC_BENIGN;
+	}
+}
+
+enum arch_combined arch_combine_exceptions(bool first_exception, unsigned first, unsigned second)
+{
+	enum exc_class a = first_exception ? exc_class(first) : EXC_BENIGN, b = exc_class(second);
+	bool serious = b == EXC_CONTRIBUTORY || b == EXC_PAGE_FAULT;
+	if (a == EXC_DOUBLE_FAULT && serious)
+		return ARCH_SHUTDOWN;
+	if ((a == EXC_CONTRIBUTORY && b == EXC_CONTRIBUTORY) || (a == EXC_PAGE_FAULT && serious))
+		return ARCH_DOUBLE_FAULT;
+	return ARCH_SERIAL;
+}

@@ -92,4 +92,14 @@ struct arch_write arch_check_misc_enable(uint64_t old, uint64_t val);
 #define ARCH_MISC_ENABLE_RESET ((1ull << 0) | (1ull << 11) | (1ull << 12))
 #define ARCH_MISC_ENABLE_LIMIT_CPUID (1ull << 22)
 
+/*
+ * An exception raised while the CPU delivers another event (SDM vol. 3A,
+ * 6.15, table 6-5): the two are handled one after the other, or become a
+ * double fault, or (a fault while delivering #DF) shut the CPU down.
+ * first_exception: the event being delivered is a hardware exception
+ * (interrupts and INT n count as benign), with vector first.
+ */
+enum arch_combined { ARCH_SERIAL, ARCH_DOUBLE_FAULT, ARCH_SHUTDOWN };
+enum arch_combined arch_combine_exceptions(bool first_exception, unsigned first, unsigned second);
+
 #endif

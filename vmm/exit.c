@@ -282,6 +282,12 @@ static void on_invpcid(struct vm *vm, const struct vm_exit *e)
 	backend->set_reg(v, VREG_RIP, regs.rip + in.len);
 }
 
+/* The CPU broke the contract of an intercept the backend set: the VM cannot go on safely. */
+static void on_lost_intercept(struct vm *vm, const struct vm_exit *e)
+{
+	vm_fatal(vm, e, e->name);
+}
+
 static void on_triple_fault(struct vm *vm, const struct vm_exit *e)
 {
 	vm_fatal(vm, e, "triple fault");
@@ -337,6 +343,7 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_PAGE_FAULT]    = on_page_fault,
 	[EXIT_INVLPG]        = on_invlpg,
 	[EXIT_INVPCID]       = on_invpcid,
+	[EXIT_LOST_INTERCEPT] = on_lost_intercept,
 	[EXIT_INTERRUPT]     = on_resume,
 	[EXIT_NMI]           = on_resume,
 	[EXIT_PREEMPT]       = on_resume,
@@ -353,5 +360,5 @@ void vm_handle_exit(struct vm *vm, const struct vm_exit *e)
 	vm_event_exit_begin(vm, e);
 	fn(vm, e);
 	if (vm->state == VM_RUNNABLE)
-		vm_event_exit_end(vm);
+		vm_event_exit_end(vm, e);
 }

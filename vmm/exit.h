@@ -28,6 +28,7 @@
 	X(EXIT_HIDDEN_INSN,    "instruction hidden from the guest")            \
 	X(EXIT_NO_COUNTERS,    "rdpmc")                                        \
 	X(EXIT_PREEMPT,        "preemption timer")                             \
+	X(EXIT_LOST_INTERCEPT, "intercept the CPU did not take")               \
 	X(EXIT_UNKNOWN,        "unhandled")
 
 enum exit_reason {
@@ -109,6 +110,7 @@ struct vm_exit {
 			bool has_error;        /* from an exception through a task gate that pushes one */
 			uint32_t error;
 			uint8_t len;           /* of the instruction that switched (0 for events) */
+			bool len_known;        /* else the instruction is decoded when it matters */
 		} task;
 	};
 };

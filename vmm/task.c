@@ -1,7 +1,8 @@
-/* task.c: hardware task switches the CPU leaves to the hypervisor (VMX exit reason 9), carried out by vmm/emul/task_switch.c. */
+/* task.c: hardware task switches the CPU leaves to the hypervisor (VMX always, SVM under the shadow MMU), carried out by vmm/emul/task_switch.c. */
 #include "drivers/console.h"
 #include "vmm/emul/task_switch.h"
 #include "vmm/guest_mem.h"
+#include "vmm/insn.h"
 #include "vmm/vm.h"
 
 VM_STAT(stat_task_switches, "task switches emulated");
@@ -10,10 +11,6 @@ VM_STAT(stat_task_switches, "task switches emulated");
 #define VEC_PF 14
 #define DR6_BT (1ull << 15)
 
-/* IDT-vectoring information: the event a task gate was delivering (SDM 25.9.3, table 25-20). */
-#define IDT_INFO_VALID      (1u << 31)
-#define IDT_INFO_TYPE(i)    (((i) >> 8) & 7)
-enum { EV_EXTERNAL = 0, EV_NMI = 2, EV_HW_EXCEPTION = 3, EV_SW_INT = 4, EV_ICEBP = 5, EV_SW_EXC = 6 };
 
 static const enum vcpu_reg reg_map[TASK_SWITCH_REGS] = {
 	[TASK_SWITCH_EAX] = VREG_RAX, [TASK_SWITCH_ECX] = VREG_RCX, [TASK_SWITCH_EDX] = VREG_RDX,
@@ -146,30 +143,38 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 	const struct task_switch_ops ops = { vm, ts_read, ts_write, ts_check_write, ts_get_reg,
 					     ts_set_reg, ts_set_cr3, ts_get_seg, ts_set_seg, ts_get_gdtr };
 	uint64_t rip = backend->get_reg(&vm->vcpu, VREG_RIP);
+	const struct exit_event *ev = &e->vectoring;
+	bool gate = e->task.source == TASK_GATE && ev->valid;
+	bool software = gate && (ev->type == EVENT_SW_INT || ev->type == EVENT_SW_EXC ||
+				 ev->type == EVENT_PRIV_SW_EXC);
+	/* The old task resumes after a JMP, CALL, IRET or INT n (SDM 6.5); SVM does not say how long it was. */
+	unsigned len = e->task.len;
+	if (!e->task.len_known && (software || e->task.source != TASK_GATE)) {
+		struct insn in;
+		struct insn_regs regs;
+		if (vm_decode_insn(vm, &in, &regs) != ERR_OK) {
+			vm_stop(vm, true, "task switch to TSS selector %#x: cannot decode the instruction at "
+				"RIP %#llx", e->task.selector, (unsigned long long)rip);
+			return;
+		}
+		len = in.len;
+	}
 	struct task_switch_req req = {
 		.selector = e->task.selector,
 		.source = sources[e->task.source],
-		.eip = (uint32_t)(rip + e->task.len),
+		.eip = (uint32_t)(rip + len),
 		.push_error = e->task.has_error,
 		.error = e->task.error,
 	};
 	/* Through a task gate: where the old task resumes depends on the event (SDM 6.5). */
-	uint32_t idt = (uint32_t)e->info2;
-	if (e->task.source == TASK_GATE && (idt & IDT_INFO_VALID)) {
-		unsigned type = IDT_INFO_TYPE(idt);
-		bool software = type == EV_SW_INT || type == EV_SW_EXC || type == EV_ICEBP;
-		req.eip = (uint32_t)(software ? rip + e->task.len : rip);
-		req.ext = type == EV_EXTERNAL || type == EV_NMI || type == EV_HW_EXCEPTION ||
-			  type == EV_ICEBP;
+	if (gate) {
+		req.eip = (uint32_t)(software ? rip + len : rip);
+		req.ext = ev->type == EVENT_EXTINT || ev->type == EVENT_NMI || ev->type == EVENT_HW_EXC ||
+			  ev->type == EVENT_PRIV_SW_EXC;
 	}
 
-	bool delivering_exception = false;
-	uint8_t event_vector = 0;
-	if (e->task.source == TASK_GATE && (idt & IDT_INFO_VALID) &&
-	    IDT_INFO_TYPE(idt) == EV_HW_EXCEPTION) {
-		delivering_exception = true;
-		event_vector = (uint8_t)idt;
-	}
+	bool delivering_exception = gate && ev->type == EVENT_HW_EXC;
+	uint8_t event_vector = delivering_exception ? ev->vector : 0;
 
 	struct task_switch_result res;
 	switch (task_switch(&ops, &req, &res)) {

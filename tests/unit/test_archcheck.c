@@ -248,6 +248,34 @@ static void misc_enable_lets_the_guest_change_only_its_bits(void **state)
 	assert_true(arch_check_misc_enable(reset, reset | (1ull << 63)).gp);
 }
 
+/* SDM vol. 3A, table 6-5, every class pair, and interrupts counting as benign. */
+static void exceptions_during_delivery_combine_as_table_6_5_says(void **state)
+{
+	(void)state;
+	static const unsigned benign[] = { 1, 2, 3, 4, 5, 6, 7, 9, 16, 17, 18, 19 };
+	static const unsigned contributory[] = { 0, 10, 11, 12, 13 };
+	for (unsigned i = 0; i < sizeof(contributory) / sizeof(contributory[0]); i++) {
+		unsigned c = contributory[i];
+		for (unsigned j = 0; j < sizeof(contributory) / sizeof(contributory[0]); j++)
+			assert_int_equal(arch_combine_exceptions(true, c, contributory[j]), ARCH_DOUBLE_FAULT);
+		assert_int_equal(arch_combine_exceptions(true, c, 14), ARCH_SERIAL);
+		assert_int_equal(arch_combine_exceptions(true, 14, c), ARCH_DOUBLE_FAULT);
+		assert_int_equal(arch_combine_exceptions(true, 8, c), ARCH_SHUTDOWN);
+		for (unsigned j = 0; j < sizeof(benign) / sizeof(benign[0]); j++) {
+			assert_int_equal(arch_combine_exceptions(true, benign[j], c), ARCH_SERIAL);
+			assert_int_equal(arch_combine_exceptions(true, c, benign[j]), ARCH_SERIAL);
+		}
+	}
+	assert_int_equal(arch_combine_exceptions(true, 14, 14), ARCH_DOUBLE_FAULT);
+	assert_int_equal(arch_combine_exceptions(true, 8, 14), ARCH_SHUTDOWN);
+	assert_int_equal(arch_combine_exceptions(true, 8, 6), ARCH_SERIAL);
+	assert_int_equal(arch_combine_exceptions(true, 3, 14), ARCH_SERIAL);
+	/* An interrupt or INT n with vector 13 or 14 is not an exception. */
+	assert_int_equal(arch_combine_exceptions(false, 13, 13), ARCH_SERIAL);
+	assert_int_equal(arch_combine_exceptions(false, 14, 14), ARCH_SERIAL);
+	assert_int_equal(arch_combine_exceptions(false, 8, 13), ARCH_SERIAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +290,7 @@ int main(void)
 		cmocka_unit_test(mtrr_def_type_has_type_fe_and_e_only),
 		cmocka_unit_test(apic_base_reserved_bits_fault_and_bsp_stays),
 		cmocka_unit_test(misc_enable_lets_the_guest_change_only_its_bits),
+		cmocka_unit_test(exceptions_during_delivery_combine_as_table_6_5_says),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,7 +165,8 @@ static err_t svm_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 		c->intercept_cr |= INTERCEPT_CR_READ(0) | INTERCEPT_CR_READ(3) | INTERCEPT_CR_READ(4) |
 				   INTERCEPT_CR_WRITE(3);
 		c->intercept_exc = 1u << 14;
-		c->intercept_misc1 |= INTERCEPT1_INVLPG;
+		/* A task switch the CPU made itself would load the guest's CR3 into the real one. */
+		c->intercept_misc1 |= INTERCEPT1_INVLPG | INTERCEPT1_TASK_SWITCH;
 		c->intercept_misc3 |= INTERCEPT3_INVPCID;
 		s->cr0 = s->vmcb->save.cr0;
 		s->cr3 = s->cr4 = s->efer = 0;
@@ -219,8 +220,22 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	 * injected event again when the delivery of an INT n exits.  Dropped,
 	 * the INT n is executed again (RIP is still at it).
 	 */
-	if (e->vectoring.valid && !injecting && s->vmcb->control.exitintinfo == s->last_eventinj)
+	/*
+	 * Under the shadow MMU only the hypervisor loads CR3.  QEMU 7.2's SVM
+	 * does not take the task-switch intercept: a guest's task switch loads
+	 * its own CR3 into the real one, and the VM must not go on.
+	 */
+	if (s->shadow && s->vmcb->save.cr3 != s->shadow_cr3) {
+		*e = (struct vm_exit){ .reason = EXIT_LOST_INTERCEPT, .raw = s->vmcb->control.exitcode,
+				       .qual = s->vmcb->save.cr3,
+				       .name = "the CPU loaded CR3 itself (a task switch it did not intercept)" };
+		return ERR_OK;
+	}
+	if (e->vectoring.valid && !injecting && s->vmcb->control.exitintinfo == s->last_eventinj) {
 		e->vectoring.valid = false;
+		if (e->reason == EXIT_TASK_SWITCH && e->task.source == TASK_GATE)
+			e->task.source = TASK_CALL;
+	}
 	if (e->reason == EXIT_MSR_READ || e->reason == EXIT_MSR_WRITE)
 		e->msr = (uint32_t)v->gprs.rcx;
 	return ERR_OK;
@@ -449,6 +464,7 @@ static void svm_set_paging(struct vcpu *v, const struct vcpu_paging *p)
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
 	s->cr0 = p->cr0;
 	s->cr3 = p->cr3;
+	((struct svm_vcpu *)v->backend)->shadow_cr3 = p->cr3;
 	s->cr4 = p->cr4;
 	s->efer = p->efer | EFER_SVME;
 }

@@ -18,6 +18,7 @@ struct svm_vcpu {
 	bool shadow;          /* the shadow MMU: no NPT; the VMCB holds the real paging registers */
 	uint64_t cr0, cr3, cr4, efer; /* shadow: the guest's own values */
 	uint64_t last_eventinj;       /* the EVENTINJ of the last VMRUN that injected one */
+	uint64_t shadow_cr3;          /* shadow: the real CR3 the MMU chose */
 };
 
 extern struct svm_caps svm_caps;

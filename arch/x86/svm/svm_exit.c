@@ -65,6 +65,11 @@ static const char *exit_name(uint64_t code)
 	return NULL;
 }
 
+/* Task-switch EXITINFO2 (APM 15.14.1). */
+#define TS_INFO_IRET      (1ull << 36)
+#define TS_INFO_JMP       (1ull << 38)
+#define TS_INFO_HAS_ERROR (1ull << 44)
+
 /* EXITINTINFO (APM 15.7.2): vector 7:0, type 10:8, EV 11, V 31, error code 63:32. */
 #define INTINFO_VALID     (1ull << 31)
 #define INTINFO_HAS_ERROR (1ull << 11)
@@ -156,6 +161,21 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_INVPCID:
 		e->reason = EXIT_INVPCID;
+		break;
+	case SVM_EXIT_TASK_SWITCH:
+		/* Under the shadow MMU (APM 15.14.1): EXITINFO1 the TSS selector, EXITINFO2 what
+		 * switched and the error code to push; through a gate, EXITINTINFO the event. */
+		e->reason = EXIT_TASK_SWITCH;
+		e->task.selector = (uint16_t)c->exitinfo1;
+		decode_intinfo(c->exitintinfo, e);
+		/* Bochs 2.7 reports an INT n through a task gate as external interrupt 0, which
+		 * no interrupt controller here sends: it is taken for the INT n it is. */
+		if (e->vectoring.valid && e->vectoring.type == EVENT_EXTINT && e->vectoring.vector == 0)
+			e->vectoring.type = EVENT_SW_INT;
+		e->task.source = (c->exitinfo2 & TS_INFO_IRET) ? TASK_IRET : (c->exitinfo2 & TS_INFO_JMP) ? TASK_JMP :
+				 e->vectoring.valid ? TASK_GATE : TASK_CALL;
+		e->task.has_error = c->exitinfo2 & TS_INFO_HAS_ERROR;
+		e->task.error = (uint32_t)c->exitinfo2;
 		break;
 	case SVM_EXIT_CR_WRITE_BASE:
 	case SVM_EXIT_CR_WRITE_BASE + 3:

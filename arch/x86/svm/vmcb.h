@@ -116,6 +116,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT1_INVLPGA  (1u << 26)
 #define INTERCEPT1_IOIO     (1u << 27)
 #define INTERCEPT1_MSR      (1u << 28)
+#define INTERCEPT1_TASK_SWITCH (1u << 29)
 #define INTERCEPT1_SHUTDOWN (1u << 31)
 #define INTERCEPT2_VMRUN    (1u << 0)
 #define INTERCEPT2_VMMCALL  (1u << 1)
@@ -169,6 +170,7 @@ enum svm_exit_code {
 	SVM_EXIT_INVLPGA   = 0x7a,
 	SVM_EXIT_IOIO      = 0x7b,
 	SVM_EXIT_MSR       = 0x7c,
+	SVM_EXIT_TASK_SWITCH = 0x7d,
 	SVM_EXIT_SHUTDOWN  = 0x7f,
 	SVM_EXIT_VMRUN     = 0x80,
 	SVM_EXIT_VMMCALL   = 0x81,

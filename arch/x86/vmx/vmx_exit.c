@@ -92,7 +92,9 @@ static void decode_task_switch(struct vm_exit *e, uint64_t q)
 		e->task.error = (uint32_t)vmread(IDT_VECTORING_ERROR);
 	}
 	e->task.len = (uint8_t)vmread(EXIT_INSTRUCTION_LEN);
+	e->task.len_known = true;
 	e->info2 = idt;
+	decode_vectoring(e);
 	/* The switch itself delivers any event that led to it: nothing to deliver again. */
 }
 
