@@ -116,7 +116,8 @@ iso: $(BUILD)/hv.iso
 # second-level pages and as a Multiboot (v1) kernel with 4 KiB leaves and no
 # TLB tagging, side by side.
 DEMO_VMS = $(BUILD)/guests/memtest.elf "vm=alpha mem=32M" \
-	$(BUILD)/guests/memtest-mb1.elf "vm=beta mem=16M large=off tlbtag=off"
+	$(BUILD)/guests/memtest-mb1.elf "vm=beta mem=16M large=off tlbtag=off" \
+	$(BUILD)/guests/pagestress.elf "vm=gamma mem=64M mmu=shadow"
 
 run: $(BUILD)/hv.elf $(GUEST_ELFS)
 	scripts/mkiso.sh $(BUILD)/run-qemu.iso $(BUILD)/hv.elf "$(HV_CMDLINE) harness=qemu" $(DEMO_VMS)

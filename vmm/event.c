@@ -7,17 +7,11 @@
 VM_STAT(stat_reinjected, "interrupted event deliveries redone");
 VM_STAT(stat_double_faults, "double faults raised");
 
-void vm_event_exit_begin(struct vm *vm, const struct vm_exit *e)
-{
-	vm->vcpu.interrupted = e->vectoring;
-	vm->vcpu.injected = false;
-}
-
 /*
- * After the handler: the interrupted delivery is done again unless the
- * handler raised an exception in its place (a fault found while delivering
- * it, combined below).  Interrupts cannot be lost that way yet: the VMM
- * injects none.
+ * After the handler of an exit that cut a delivery short: the delivery is
+ * done again unless the handler raised an exception in its place (a fault
+ * found while delivering it, combined below).  Interrupts cannot be lost
+ * that way yet: the VMM injects none.
  */
 void vm_event_exit_end(struct vm *vm, const struct vm_exit *e)
 {
@@ -27,19 +21,19 @@ void vm_event_exit_end(struct vm *vm, const struct vm_exit *e)
 		vm_fatal(vm, e, "triple fault: an exception while delivering a double fault");
 		return;
 	}
-	if (v->interrupted.valid && !v->injected) {
+	if (v->interrupted && !v->injected) {
 		stat_inc(vm, &stat_reinjected);
-		backend->reinject(v, &v->interrupted);
+		backend->reinject(v, v->interrupted);
 	}
-	v->interrupted.valid = false;
+	v->interrupted = NULL;
 }
 
 void vm_inject_exception(struct vm *vm, uint8_t vector, bool has_error, uint32_t error)
 {
 	struct vcpu *v = &vm->vcpu;
 	struct vcpu_event ev = { vector, has_error, has_error ? error : 0 };
-	if (v->interrupted.valid) {
-		switch (arch_combine_exceptions(v->interrupted.type == EVENT_HW_EXC, v->interrupted.vector,
+	if (v->interrupted) {
+		switch (arch_combine_exceptions(v->interrupted->type == EVENT_HW_EXC, v->interrupted->vector,
 						vector)) {
 		case ARCH_SHUTDOWN:
 			v->shutdown = true;

@@ -357,8 +357,10 @@ void vm_handle_exit(struct vm *vm, const struct vm_exit *e)
 	stat_inc(vm, &stat_exits);
 	vm->exits[r]++;
 	exit_handler_fn fn = handlers[r] ? handlers[r] : on_unhandled;
-	vm_event_exit_begin(vm, e);
+	/* vmm/event.c: the delivery this exit cut short, if any, for the handler's exceptions. */
+	vm->vcpu.interrupted = e->vectoring.valid ? &e->vectoring : NULL;
+	vm->vcpu.injected = false;
 	fn(vm, e);
-	if (vm->state == VM_RUNNABLE)
+	if (vm->vcpu.interrupted && vm->state == VM_RUNNABLE)
 		vm_event_exit_end(vm, e);
 }

@@ -135,7 +135,7 @@ static void inject(struct vm *vm, const struct task_switch_fault *f)
 void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 {
 	/* The switch completes the delivery that exited, if any: nothing to deliver again. */
-	vm->vcpu.interrupted.valid = false;
+	vm->vcpu.interrupted = NULL;
 	static const enum task_switch_source sources[] = {
 		[TASK_CALL] = TASK_SWITCH_CALL, [TASK_IRET] = TASK_SWITCH_IRET,
 		[TASK_JMP] = TASK_SWITCH_JMP, [TASK_GATE] = TASK_SWITCH_GATE,

@@ -57,7 +57,7 @@ struct vcpu {
 	uint64_t apic_base, mtrr_def_type, misc_enable;
 	uint64_t pdpte[4];    /* the PAE PDPTEs as the last CR load read them (SDM 4.4.1) */
 	/* Events around the exit being handled (vmm/event.c). */
-	struct exit_event interrupted; /* the delivery the exit cut short */
+	const struct exit_event *interrupted; /* the delivery the exit cut short, or NULL */
 	bool injected;                 /* the handler queued an event */
 	bool shutdown;                 /* ... which was a fault while delivering #DF */
 };

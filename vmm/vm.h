@@ -107,8 +107,7 @@ void vm_inject_gp(struct vm *vm);
 void vm_inject_exception(struct vm *vm, uint8_t vector, bool has_error, uint32_t error);
 /* #PF with CR2 = la. */
 void vm_inject_page_fault(struct vm *vm, uint64_t la, uint32_t error);
-/* Around each exit's handler: the interrupted event is delivered again unless replaced. */
-void vm_event_exit_begin(struct vm *vm, const struct vm_exit *e);
+/* After the handler of an exit that interrupted a delivery: the event is delivered again unless replaced. */
 void vm_event_exit_end(struct vm *vm, const struct vm_exit *e);
 /* One byte of the VM's console output (its UART or the print hypercall). */
 void vm_console_putc(struct vm *vm, uint8_t byte);

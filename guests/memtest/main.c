@@ -129,6 +129,8 @@ void guest_main(uint32_t magic, uint32_t info, uint32_t early)
 	report("long mode, 4-level paging, %llu MiB identity-mapped", (unsigned long long)(mapped / MIB));
 	if (bootinfo_has_option(&boot, "crash", "pf"))
 		crash_page_fault(end);
+	if (bootinfo_has_option(&boot, "bench", "exits"))
+		bench_exits();
 
 	uint64_t bytes = test_memory(end);
 	/* Other guests run during the port reads: their SSE state must not leak in. */

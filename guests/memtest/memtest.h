@@ -26,6 +26,11 @@ bool sse_check(unsigned port_reads);
  * times around a SWAPGS pair, and says whether all still hold their values. */
 bool msr_check(unsigned port_reads);
 
+/* ---- bench=exits (bench.c) ---- */
+
+/* Prints, as env lines, what a CPUID and a port read cost in TSC ticks. */
+void bench_exits(void);
+
 /* ---- the test (main.c) ---- */
 
 /* Prints the verdict and ends the run. */

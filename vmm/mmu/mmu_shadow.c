@@ -248,7 +248,7 @@ static void pt_write(struct vm *vm, const struct vm_exit *e, uint64_t gpa)
 	struct insn_regs regs;
 	struct emu_result res;
 	const char *why = "the write was the CPU's own, delivering an event";
-	if (!vm->vcpu.interrupted.valid) {
+	if (!vm->vcpu.interrupted) {
 		err_t err = vm_decode_insn(vm, &in, &regs);
 		why = err == ERR_OK ? NULL : "the instruction cannot be decoded";
 	}
@@ -285,7 +285,7 @@ static void pt_write(struct vm *vm, const struct vm_exit *e, uint64_t gpa)
 		return;
 	}
 	char text[64] = "?", what[192];
-	if (vm->vcpu.interrupted.valid || insn_format(&in, regs.rip, text, sizeof(text)) != ERR_OK)
+	if (vm->vcpu.interrupted || insn_format(&in, regs.rip, text, sizeof(text)) != ERR_OK)
 		ksnprintf(text, sizeof(text), "at RIP %#llx",
 			  (unsigned long long)backend->get_reg(&vm->vcpu, VREG_RIP));
 	ksnprintf(what, sizeof(what), "cannot emulate the write to the page table at guest-physical "

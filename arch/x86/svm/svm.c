@@ -338,23 +338,40 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	struct vmcb_save *s = &((struct svm_vcpu *)v->backend)->vmcb->save;
 	struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
 	struct guest_gprs *g = &v->gprs;
-	if (((struct svm_vcpu *)v->backend)->shadow && set_shadow_view(v->backend, r, val))
-		return;
+	struct svm_vcpu *sv = v->backend;
 	switch (r) {
 	case VREG_RAX: s->rax = val; break;
 	case VREG_RSP: s->rsp = val; break;
 	case VREG_RIP: s->rip = val; break;
 	case VREG_RFLAGS: s->rflags = val; break;
 	case VREG_CR0:
+		if (sv->shadow) {
+			set_shadow_view(sv, r, val);
+			break;
+		}
 		s->cr0 = val;
 		set_long_mode(v);
 		break;
 	case VREG_CR2: s->cr2 = val; break;
-	case VREG_CR3: s->cr3 = val; break;
-	case VREG_CR4: s->cr4 = val; break;
+	case VREG_CR3:
+		if (sv->shadow)
+			set_shadow_view(sv, r, val);
+		else
+			s->cr3 = val;
+		break;
+	case VREG_CR4:
+		if (sv->shadow)
+			set_shadow_view(sv, r, val);
+		else
+			s->cr4 = val;
+		break;
 	/* LMA is the CPU's to set; SVME must stay on under VMRUN. */
 	case VREG_EFER:
-		((struct svm_vcpu *)v->backend)->efer_lme = val & EFER_LME;
+		if (sv->shadow) {
+			set_shadow_view(sv, r, val);
+			break;
+		}
+		sv->efer_lme = val & EFER_LME;
 		s->efer = (val & ~(EFER_LMA | EFER_LME)) | (s->efer & EFER_LMA) | EFER_SVME;
 		set_long_mode(v);
 		break;
