@@ -86,6 +86,7 @@ static bool apply_cr3(struct vm *vm, enum vcpu_reg reg, const struct arch_write 
 				   .cr3_noflush = noflush };
 	const char *why = vm->mmu->paging_changed(vm, &pw);
 	if (why) {
+		vm_dump_guest(vm);
 		vm_stop(vm, true, "%s", why);
 		return false;
 	}

@@ -27,7 +27,7 @@ static void skip_instruction(struct vm *vm, const struct vm_exit *e)
 }
 
 /* Prints the guest's registers and the backend's view, for a VM that dies. */
-static void dump_guest(struct vm *vm)
+void vm_dump_guest(struct vm *vm)
 {
 	kprintf("vm %s: guest state:\n", vm->cfg.name);
 	/* Four to a line, in enum order: RAX..RDX, RSI..RSP, R8..R11, R12..R15, RIP.. */
@@ -40,7 +40,7 @@ static void dump_guest(struct vm *vm)
 
 void vm_fatal(struct vm *vm, const struct vm_exit *e, const char *what)
 {
-	dump_guest(vm);
+	vm_dump_guest(vm);
 	vm_stop(vm, true, "%s (exit %s, raw %#llx, qualification %#llx, info %#llx)", what,
 		exit_reason_name(e->reason), (unsigned long long)e->raw,
 		(unsigned long long)e->qual, (unsigned long long)e->info2);

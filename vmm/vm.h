@@ -82,6 +82,8 @@ bool vm_msr_read(struct vm *vm, uint32_t msr);
 bool vm_msr_write(struct vm *vm, uint32_t msr);
 /* INS or OUTS, emulated (vmm/string_io.c). */
 void vm_string_io(struct vm *vm, const struct vm_exit *e);
+/* Prints the guest's registers and the backend's view of it, for a VM that dies. */
+void vm_dump_guest(struct vm *vm);
 /* Stops vm for what an exit showed, with the guest's state and the exit's fields. */
 void vm_fatal(struct vm *vm, const struct vm_exit *e, const char *what);
 /* Stops vm for an access to guest-physical memory where there is neither RAM nor a device. */

@@ -18,7 +18,7 @@ enum attack {
 };
 
 /* The attacks that end the VM by design (walk=...): none of them is in attack=all. */
-enum walk { WALK_NONE, WALK_CR3, WALK_PTE, WALK_GDT };
+enum walk { WALK_NONE, WALK_CR3, WALK_PTE, WALK_GDT, WALK_REALMODE };
 
 struct options {
 	bool attack[ATTACK_COUNT];
@@ -28,7 +28,7 @@ struct options {
 	const char *bad;         /* an unknown attack or walk name, or NULL */
 };
 
-/* Reads attack=a,b,c|all, walk=cr3|pte|gdt, seed=N and harness=...;
+/* Reads attack=a,b,c|all, walk=cr3|pte|gdt|realmode, seed=N and harness=...;
  * without attack= and walk=, every attack of attack=all runs. */
 void options_parse(const struct boot_info *boot, struct options *o);
 extern const char *const attack_names[ATTACK_COUNT];

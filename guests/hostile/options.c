@@ -11,7 +11,8 @@ const char *const attack_names[ATTACK_COUNT] = {
 	[ATTACK_CR] = "cr",
 };
 
-static const char *const walk_names[] = { [WALK_CR3] = "cr3", [WALK_PTE] = "pte", [WALK_GDT] = "gdt" };
+static const char *const walk_names[] = { [WALK_CR3] = "cr3", [WALK_PTE] = "pte", [WALK_GDT] = "gdt",
+					  [WALK_REALMODE] = "realmode" };
 
 /* Marks the attack named by the len bytes at name; false if there is none. */
 static bool select_attack(struct options *o, const char *name, size_t len)
@@ -48,7 +49,7 @@ void options_parse(const struct boot_info *boot, struct options *o)
 	if (bootinfo_option(boot, "seed", value, sizeof(value)))
 		o->seed = parse_decimal(value);
 	if (bootinfo_option(boot, "walk", value, sizeof(value))) {
-		for (unsigned w = WALK_CR3; w <= WALK_GDT; w++)
+		for (unsigned w = WALK_CR3; w <= WALK_REALMODE; w++)
 			if (!strcmp(value, walk_names[w]))
 				o->walk = (enum walk)w;
 		if (o->walk == WALK_NONE)

@@ -60,14 +60,15 @@ static void walk_gdt(void)
 void attack_walk(enum walk walk)
 {
 	static const char *const names[] = { [WALK_CR3] = "walk=cr3", [WALK_PTE] = "walk=pte",
-					     [WALK_GDT] = "walk=gdt" };
+					     [WALK_GDT] = "walk=gdt", [WALK_REALMODE] = "walk=realmode" };
 
 	if (walk == WALK_CR3)
 		walk_cr3();
 	else if (walk == WALK_PTE)
 		walk_pte();
-	else
+	else if (walk == WALK_GDT)
 		walk_gdt();
+	/* walk=realmode ends in the 32-bit part: reaching here means it did not run. */
 	/* Only if the access went through: it should have stopped the VM. */
 	report("%s: survived", names[walk]);
 	hostile_fatal(names[walk], "the VM was not stopped");

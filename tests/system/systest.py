@@ -504,10 +504,15 @@ def hostile_tests(emulator):
         walks += [(vm + "-s", w, message) for vm, w, message in walks]
         modules = [(HOSTILE, 'vm=%s mem=8M%s cmdline="walk=%s"' % (
             vm, " mmu=shadow" if vm.endswith("-s") else "", w)) for vm, w, _ in walks]
+        # Real mode needs unrestricted guest on VMX, which needs EPT: refused under shadow.
+        walks.append(("realmode-s", "realmode",
+                      r"real mode \(CR0\.PE = 0\) is not supported under mmu=shadow; use mmu=nested$"))
+        modules.append((HOSTILE, 'vm=realmode-s mem=8M mmu=shadow cmdline="walk=realmode"'))
         modules.append((MEMTEST, "vm=neighbour mem=8M"))
-        expect = [r"^hv: 7 of 7 VMs started$",
+        expect = [r"^hv: 8 of 8 VMs started$",
+                  r"^\[realmode-s\] hostile: walk=realmode: clearing CR0\.PE$",
                   r"^\[neighbour\] memtest: result PASS$", r"^vm neighbour: exited with status 0$",
-                  r"^hv: all VMs stopped; 6 of 7 ended in failure or were not started$"]
+                  r"^hv: all VMs stopped; 7 of 8 ended in failure or were not started$"]
         for s in ("", "-s"):
             expect += [r"^\[walk-cr3%s\] hostile: walk=cr3: loading CR3 0xf0000000$" % s,
                        r"^\[walk-pte%s\] hostile: walk=pte: reading linear 0x8000008000, mapped to "

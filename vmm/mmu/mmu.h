@@ -49,6 +49,8 @@ struct mmu_ops {
 	void (*sync_stats)(struct vm *vm);
 	/* The VM's MMU line of its end-of-run statistics. */
 	void (*report)(const struct vm *vm);
+	/* A VM switch asks nothing of either kind: the real CR3 (shadow) or the EPT/NPT root
+	 * (nested) is in the vCPU's VMCS/VMCB, and the VPID/ASID keeps TLB entries apart. */
 };
 
 extern const struct mmu_ops mmu_nested;

@@ -114,6 +114,24 @@ void pm32_unexpected(const struct trap_record *t)
 	pm32_exit(1);
 }
 
+/*
+ * walk=realmode: clears CR0.PE with paging off.  A hypervisor that cannot
+ * run real mode (the shadow MMU) must stop the VM at the write; if the
+ * write goes through, the 32-bit code after it runs as 16-bit code, and
+ * whatever happens then, no result line follows.
+ */
+static void walk_realmode(void)
+{
+	report("walk=realmode: clearing CR0.PE");
+	uart_flush();
+	__asm__ volatile("mov %%cr0, %%eax\n\t"
+			 "and $~1, %%eax\n\t"
+			 "mov %%eax, %%cr0\n\t"
+			 "cli\n\t"
+			 "1: hlt\n\t"
+			 "jmp 1b" : : : "eax", "memory");
+}
+
 uint32_t pm32_main(uint32_t magic, uint32_t info);
 uint32_t pm32_main(uint32_t magic, uint32_t info)
 {
@@ -125,6 +143,8 @@ uint32_t pm32_main(uint32_t magic, uint32_t info)
 	options_parse(&boot, &opt);
 	cpu_env_probe(&cpu);
 	report_setup(cpu.ours, opt.harness);
+	if (opt.walk == WALK_REALMODE)
+		walk_realmode();
 	if (opt.bad || opt.walk != WALK_NONE)
 		return 0;
 
