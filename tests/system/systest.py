@@ -328,7 +328,8 @@ def vm_tests(emulator):
                     r"^vm alpha: all machine pages returned$"],
             checks=[memtest_prints_exactly(memtest_output(emu), vm="alpha"), free_memory_restored(),
                     whole_tlb_flushes("alpha", at_most=tagged_flushes)]))
-        # The shadow MMU beside the nested one: audited, and not; each sees only its own RAM.
+        # The shadow MMU beside the nested one: audited, and not (and untagged: its TLB is
+        # flushed at every entry); each sees only its own RAM.
         shadow_expect = [r"^hv: 3 of 3 VMs started$"]
         for vm in ("shadowed", "audited", "nested"):
             shadow_expect += [r"^\[%s\] memtest: result PASS$" % vm, r"^vm %s: exited with status 0$" % vm,
@@ -341,7 +342,7 @@ def vm_tests(emulator):
         tests.append(Test(
             prefix + "_vm_memtest_mmu_shadow_beside_mmu_nested_prints_what_it_prints_natively", emu,
             cpu=cpu, mem=mem,
-            modules=[(MEMTEST, 'vm=shadowed mem=64M mmu=shadow cmdline="harness=%s"' % emu),
+            modules=[(MEMTEST, 'vm=shadowed mem=64M mmu=shadow tlbtag=off cmdline="harness=%s"' % emu),
                      (MEMTEST, 'vm=audited mem=32M mmu=shadow mmu_audit=on shadow_pages=64 '
                                'cmdline="harness=%s"' % emu),
                      (MEMTEST, 'vm=nested mem=32M cmdline="harness=%s"' % emu)],
@@ -349,7 +350,7 @@ def vm_tests(emulator):
             checks=[memtest_prints_exactly(memtest_output(emu), vm="shadowed"),
                     memtest_prints_exactly(memtest_output(emu, mib=32), vm="audited"),
                     memtest_prints_exactly(memtest_output(emu, mib=32), vm="nested"),
-                    free_memory_restored()]))
+                    free_memory_restored(), whole_tlb_flushes("shadowed", equal_to_exits=True)]))
         tests.append(Test(
             prefix + "_vm_large_off_maps_4k_leaves_and_tlbtag_off_flushes_at_every_entry", emu, cpu=cpu,
             mem=mem,
