@@ -7,7 +7,10 @@
 #include "arch/x86/svm/caps.h"
 #include "arch/x86/svm/vmcb.h"
 #include "vmm/exit.h"
+#include "vmm/segment.h"
 #include "vmm/vcpu.h"
+
+#define EFER_SVME (1ull << 12)  /* stays set under VMRUN (APM 15.5.1); the guest never sees it */
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -25,6 +28,13 @@ extern struct svm_caps svm_caps;
 
 /* Gives v an ASID (or none when tagging is off) and says how the next VMRUN must flush. */
 void svm_asid_prepare(struct vcpu *v, struct svm_vcpu *s);
+/* svm_regs.c: register and segment access. */
+uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r);
+void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+void svm_get_seg(struct vcpu *v, enum seg_reg r, struct segment *out);
+void svm_set_seg(struct vcpu *v, enum seg_reg r, const struct segment *in);
+void svm_set_pdptes(struct vcpu *v, const uint64_t pdpte[4]);
+
 /* Turns the VMCB's exit fields into the vendor-neutral record. */
 void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e);
 

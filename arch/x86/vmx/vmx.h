@@ -7,11 +7,14 @@
 #include "arch/x86/vmx/caps.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "vmm/exit.h"
+#include "vmm/segment.h"
 #include "vmm/vcpu.h"
 
 #define VMX_SWITCHED_MSRS 5
 #define DR6_RESET 0xffff0ff0ull  /* SDM 17.2.3 and table 9-1 */
 #define DR7_RESET 0x400ull
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
 
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
@@ -37,6 +40,19 @@ void vmx_invvpid_single(uint16_t vpid);
 void vmx_invvpid_addr(uint16_t vpid, uint64_t la);
 void vmx_invvpid_nonglobal(uint16_t vpid);
 void vmx_invept_single(uint64_t eptp);
+
+/* Makes x's VMCS the current one; every VMREAD/VMWRITE after it is about x (vmx.c). */
+void vmx_make_current(struct vmx_vcpu *x);
+
+/* vmx_regs.c: register access, and the guest MSRs and DR6 no VMCS field holds. */
+void vmx_load_guest_msrs(struct vmx_vcpu *x);
+/* x is going away: its MSRs must not be saved into it any more. */
+void vmx_forget_msrs(struct vmx_vcpu *x);
+uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);
+void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+void vmx_get_seg(struct vcpu *v, enum seg_reg r, struct segment *s);
+void vmx_set_seg(struct vcpu *v, enum seg_reg r, const struct segment *s);
+void vmx_set_pdptes(struct vcpu *v, const uint64_t pdpte[4]);
 
 /* Turns the exit fields of the current VMCS into the vendor-neutral record. */
 void vmx_decode_exit(struct vm_exit *e);
