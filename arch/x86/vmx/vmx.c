@@ -30,7 +30,7 @@
 
 struct vmx_caps vmx_caps;
 static uint64_t io_bitmaps_pa, msr_bitmap_pa;
-static uint64_t current_vmcs;
+uint64_t vmx_current_vmcs;
 static uint32_t pin_ctl, proc_ctl, proc2_ctl, exit_ctl, entry_ctl;
 static struct backend_features vmx_features;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
@@ -206,15 +206,6 @@ static err_t vmx_cpu_enable(void)
 	return ERR_OK;
 }
 
-/* Makes v's VMCS the current one; every VMREAD/VMWRITE below is about it. */
-void vmx_make_current(struct vmx_vcpu *x)
-{
-	if (current_vmcs == x->vmcs_pa)
-		return;
-	__asm__ volatile("vmptrld %0" : : "m"(x->vmcs_pa) : "cc", "memory");
-	current_vmcs = x->vmcs_pa;
-}
-
 static void flat_segment(enum vmcs_field sel, uint16_t selector, enum vmcs_field base,
 			 enum vmcs_field limit, enum vmcs_field ar, uint32_t rights)
 {
@@ -328,7 +319,7 @@ static err_t vmx_vcpu_create(struct vcpu *v, const struct vcpu_boot_state *boot)
 	v->backend = x;
 	*(uint32_t *)phys_to_virt(pa) = vmx_caps.vmcs_revision;
 	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
-	current_vmcs = 0;
+	vmx_current_vmcs = 0;
 	vmx_make_current(x);
 
 	uint32_t proc2 = proc2_ctl;
@@ -394,8 +385,8 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	if (!x->shadow && vmx_caps.invept_single)
 		vmx_invept_single(x->eptp);
 	__asm__ volatile("vmclear %0" : : "m"(x->vmcs_pa) : "cc", "memory");
-	if (current_vmcs == x->vmcs_pa)
-		current_vmcs = 0;
+	if (vmx_current_vmcs == x->vmcs_pa)
+		vmx_current_vmcs = 0;
 	if (x->vpid)
 		vmx_vpid_free(x->vpid);
 	vmx_forget_msrs(x);

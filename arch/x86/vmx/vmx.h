@@ -41,11 +41,26 @@ void vmx_invvpid_addr(uint16_t vpid, uint64_t la);
 void vmx_invvpid_nonglobal(uint16_t vpid);
 void vmx_invept_single(uint64_t eptp);
 
-/* Makes x's VMCS the current one; every VMREAD/VMWRITE after it is about x (vmx.c). */
-void vmx_make_current(struct vmx_vcpu *x);
+/* The VMCS VMPTRLD made current, 0 for none (vmx.c). */
+extern uint64_t vmx_current_vmcs;
+
+/* Makes x's VMCS the current one; every VMREAD/VMWRITE after it is about x. */
+static inline void vmx_make_current(struct vmx_vcpu *x)
+{
+	if (vmx_current_vmcs == x->vmcs_pa)
+		return;
+	__asm__ volatile("vmptrld %0" : : "m"(x->vmcs_pa) : "cc", "memory");
+	vmx_current_vmcs = x->vmcs_pa;
+}
 
 /* vmx_regs.c: register access, and the guest MSRs and DR6 no VMCS field holds. */
-void vmx_load_guest_msrs(struct vmx_vcpu *x);
+extern struct vmx_vcpu *vmx_msr_owner; /* whose MSRs and DR6 are in the CPU */
+void vmx_switch_msrs(struct vmx_vcpu *x);
+static inline void vmx_load_guest_msrs(struct vmx_vcpu *x)
+{
+	if (vmx_msr_owner != x)
+		vmx_switch_msrs(x);
+}
 /* x is going away: its MSRs must not be saved into it any more. */
 void vmx_forget_msrs(struct vmx_vcpu *x);
 uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r);

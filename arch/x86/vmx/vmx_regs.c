@@ -17,22 +17,20 @@ static const uint32_t switched_msrs[VMX_SWITCHED_MSRS] = {
 	0xc0000083, /* CSTAR */
 	0xc0000084, /* SFMASK */
 };
-static struct vmx_vcpu *msr_owner;
+struct vmx_vcpu *vmx_msr_owner;
 
 /* DR6 is not in the VMCS either (SDM 28.3.1): it is switched with the MSRs. */
-void vmx_load_guest_msrs(struct vmx_vcpu *x)
+void vmx_switch_msrs(struct vmx_vcpu *x)
 {
-	if (msr_owner == x)
-		return;
-	if (msr_owner)
-		msr_owner->dr6 = read_dr(DR6_NUM);
+	if (vmx_msr_owner)
+		vmx_msr_owner->dr6 = read_dr(DR6_NUM);
 	write_dr(DR6_NUM, x->dr6);
 	for (unsigned i = 0; i < VMX_SWITCHED_MSRS; i++) {
-		if (msr_owner)
-			msr_owner->msrs[i] = rdmsr(switched_msrs[i]);
+		if (vmx_msr_owner)
+			vmx_msr_owner->msrs[i] = rdmsr(switched_msrs[i]);
 		wrmsr(switched_msrs[i], x->msrs[i]);
 	}
-	msr_owner = x;
+	vmx_msr_owner = x;
 }
 
 /* Index of r in switched_msrs, or -1. */
@@ -50,8 +48,8 @@ static int switched_index(enum vcpu_reg r)
 
 void vmx_forget_msrs(struct vmx_vcpu *x)
 {
-	if (msr_owner == x)
-		msr_owner = NULL;
+	if (vmx_msr_owner == x)
+		vmx_msr_owner = NULL;
 }
 
 static uint64_t *gpr(struct vcpu *v, enum vcpu_reg r)
@@ -86,7 +84,7 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 		return *p;
 	int m = switched_index(r);
 	if (m >= 0)
-		return msr_owner == x ? rdmsr(switched_msrs[m]) : x->msrs[m];
+		return vmx_msr_owner == x ? rdmsr(switched_msrs[m]) : x->msrs[m];
 	vmx_make_current(x);
 	switch (r) {
 	case VREG_RSP: return vmread(GUEST_RSP);
@@ -103,7 +101,7 @@ uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 	case VREG_CPL: return (vmread(GUEST_SS_AR) >> 5) & 3;
 	case VREG_CS_L: return (vmread(GUEST_CS_AR) >> 13) & 1;
 	case VREG_CR8: return x->tpr;
-	case VREG_DR6: return msr_owner == x ? read_dr(DR6_NUM) : x->dr6;
+	case VREG_DR6: return vmx_msr_owner == x ? read_dr(DR6_NUM) : x->dr6;
 	case VREG_DR7: return vmread(GUEST_DR7);
 	case VREG_PAT: return vmread(GUEST_IA32_PAT);
 	case VREG_TSC_OFFSET: return vmread(TSC_OFFSET);
@@ -133,7 +131,7 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	int m = switched_index(r);
 	if (m >= 0) {
 		x->msrs[m] = val;
-		if (msr_owner == x)
+		if (vmx_msr_owner == x)
 			wrmsr(switched_msrs[m], val);
 		return;
 	}
@@ -157,7 +155,7 @@ void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VREG_CR8: x->tpr = (uint8_t)(val & 0xf); break;
 	case VREG_DR6:
 		x->dr6 = val;
-		if (msr_owner == x)
+		if (vmx_msr_owner == x)
 			write_dr(DR6_NUM, val);
 		break;
 	case VREG_DR7: vmwrite(GUEST_DR7, val); break;
