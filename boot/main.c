@@ -1,5 +1,6 @@
 /* main.c: what the hypervisor does after entry.asm: take the machine, report it, run. */
 #include "arch/x86/cpufeatures.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/fpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/selftest.h"
@@ -127,6 +128,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 
 	cpu_detect();
 	cpu_report();
+	tsc_init();
 
 	if (memory_init(&boot) != ERR_OK)
 		panic("cannot set up machine memory");

@@ -1,6 +1,7 @@
 /* msr.c: the MSRs a guest may read or write, checked as the CPU would; any other raises #GP in the guest. */
 #include "drivers/console.h"
 #include "vmm/cpuid_bits.h"
+#include "arch/x86/tsc.h"
 #include "vmm/vm.h"
 
 VM_STAT(stat_msr, "MSR accesses emulated");
@@ -66,13 +67,6 @@ static void set_edx_eax(struct vm *vm, uint64_t v)
 	backend->set_reg(&vm->vcpu, VREG_RDX, v >> 32);
 }
 
-static uint64_t host_tsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 /* TSC_AUX exists when the guest is shown RDTSCP or RDPID. */
 static bool has_tsc_aux(const struct vm *vm)
 {
@@ -95,7 +89,7 @@ bool vm_msr_read(struct vm *vm, uint32_t msr)
 	/* No variable or fixed ranges, no write-combining (SDM 11.11.1). */
 	case MSR_MTRRCAP:     val = 0; break;
 	case MSR_MTRR_DEF:    val = v->mtrr_def_type; break;
-	case MSR_TSC:         val = host_tsc() + backend->get_reg(v, VREG_TSC_OFFSET); break;
+	case MSR_TSC:         val = rdtsc() + backend->get_reg(v, VREG_TSC_OFFSET); break;
 	case MSR_MISC_ENABLE:
 		if (!vm->cpuid.intel)
 			return refuse(vm, msr, false);
@@ -155,7 +149,7 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 		break;
 	case MSR_TSC:
 		/* The guest's TSC becomes val: only the offset changes (SDM 25.3, APM 15.30.5). */
-		backend->set_reg(v, VREG_TSC_OFFSET, val - host_tsc());
+		backend->set_reg(v, VREG_TSC_OFFSET, val - rdtsc());
 		break;
 	case MSR_TSC_AUX:
 		if (!has_tsc_aux(vm) || (val >> 32))

@@ -88,7 +88,11 @@ VMX_EPT_VPID = [r"cpu: virtualization: Intel VT-x \(VMX\)", r"cpu:\s+VMX usable\
                 r"cpu:\s+VPID\s+yes", r"cpu:\s+INVVPID single-context\s+yes",
                 r"cpu:\s+INVEPT single-context\s+yes", r"cpu:\s+unrestricted guest\s+yes"]
 PAGING = r"paging: direct map and image: \d+ x 1 GiB, \d+ x 2 MiB, \d+ x 4 KiB leaves"
-BOOT_OK = [BANNER, PAGING, r"hv: boot complete"]
+TSC_KNOWN = r"^time: TSC [1-9]\d*\.\d{3} MHz \("
+BOOT_OK = [BANNER, PAGING, TSC_KNOWN, r"hv: boot complete"]
+# Bochs' TSC and PIT both count its instructions: with ips=100000000 the TSC runs at 100 MHz,
+# whatever CPUID 16H says of the model it emulates.
+BOCHS_TSC = r"^time: TSC (99\.9\d\d|100\.0\d\d) MHz \(measured against the PIT over 50 ms\), invariant$"
 PF_DUMP = [r"selftest: fault: write to the boot stack's guard page",
            r"hypervisor exception: vector 14 \(#PF page fault\)",
            r"error code 0x2: page not present, write, supervisor mode",
@@ -160,11 +164,11 @@ def bochs_tests():
     b = "bochs"
     return [
         Test("bochs_vmx_boot_report", b, cpu="corei7_skylake_x", mem=128,
-             expect=BOOT_OK + VMX_EPT_VPID + [r"cpu: GenuineIntel"],
+             expect=BOOT_OK + VMX_EPT_VPID + [r"cpu: GenuineIntel", BOCHS_TSC],
              checks=[free_memory_near(128), free_blocks_sum_to_free()]),
         Test("bochs_svm_ryzen_boot_report", b, cpu="ryzen", mem=128,
              expect=BOOT_OK + SVM_NPT + [r"cpu:\s+next-RIP save \(NRIPS\)\s+yes",
-                                         r"cpu:\s+flush by ASID\s+yes"],
+                                         r"cpu:\s+flush by ASID\s+yes", BOCHS_TSC],
              checks=[free_memory_near(128)]),
         Test("bochs_selftest_fault_dumps_page_fault", b, cpu="corei7_skylake_x",
              cmdline="selftest=fault", expect=[BANNER] + PF_DUMP, verdict="FAIL"),
