@@ -224,6 +224,8 @@ static void on_invlpg(struct vm *vm, const struct vm_exit *e)
 		return;
 	}
 	vm->mmu->invlpg(vm, la);
+	if (vm->state != VM_RUNNABLE)
+		return; /* mmu_audit=on found a disagreement */
 	backend->set_reg(&vm->vcpu, VREG_RIP, next);
 }
 
@@ -279,6 +281,8 @@ static void on_invpcid(struct vm *vm, const struct vm_exit *e)
 		vm->mmu->invlpg(vm, desc[1]);
 	else
 		vm->mmu->flush_all(vm, type == 2);
+	if (vm->state != VM_RUNNABLE)
+		return; /* mmu_audit=on found a disagreement */
 	backend->set_reg(v, VREG_RIP, regs.rip + in.len);
 }
 

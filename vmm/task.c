@@ -64,6 +64,9 @@ static void ts_set_reg(void *ctx, enum task_switch_reg r, uint64_t val)
 	backend->set_reg(&vm->vcpu, reg_map[r], val);
 }
 
+/* Why the MMU could not follow the new task's CR3, for the stop message; NULL when it could. */
+static const char *mmu_refusal;
+
 /* As a MOV to CR3 would: the PDPTEs under PAE paging, and the TLB. */
 static err_t ts_set_cr3(void *ctx, uint32_t cr3)
 {
@@ -73,12 +76,8 @@ static err_t ts_set_cr3(void *ctx, uint32_t cr3)
 	if ((cr4 & ARCH_CR4_PAE) && vm_load_pdptes(vm, cr3) != ERR_OK)
 		return ERR_INVAL;
 	backend->set_reg(v, VREG_CR3, cr3);
-	const char *why = vm->mmu->paging_changed(vm, &(struct paging_write){ .flush = true, .cr3_load = true });
-	if (why) {
-		log_error("vm %s: task switch: %s\n", vm->cfg.name, why);
-		return ERR_NOMEM;
-	}
-	return ERR_OK;
+	mmu_refusal = vm->mmu->paging_changed(vm, &(struct paging_write){ .flush = true, .cr3_load = true });
+	return mmu_refusal ? ERR_NOMEM : ERR_OK;
 }
 
 static void ts_get_seg(void *ctx, enum seg_reg s, struct segment *seg)
@@ -136,6 +135,7 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 {
 	/* The switch completes the delivery that exited, if any: nothing to deliver again. */
 	vm->vcpu.interrupted = NULL;
+	mmu_refusal = NULL;
 	static const enum task_switch_source sources[] = {
 		[TASK_CALL] = TASK_SWITCH_CALL, [TASK_IRET] = TASK_SWITCH_IRET,
 		[TASK_JMP] = TASK_SWITCH_JMP, [TASK_GATE] = TASK_SWITCH_GATE,
@@ -198,8 +198,9 @@ void vm_task_switch(struct vm *vm, const struct vm_exit *e)
 		break;
 	case TASK_SWITCH_UNSUPPORTED:
 	case TASK_SWITCH_STOP:
+		vm_dump_guest(vm);
 		vm_stop(vm, true, "task switch to TSS selector %#x: %s", e->task.selector,
-			res.why ? res.why : "cannot be emulated");
+			mmu_refusal ? mmu_refusal : res.why ? res.why : "cannot be emulated");
 		break;
 	}
 }

@@ -34,7 +34,8 @@ struct mmu_ops {
 	 * the VM cannot go on (the caller stops it).
 	 */
 	const char *(*paging_changed)(struct vm *vm, const struct paging_write *w);
-	/* INVLPG (or INVPCID individual-address) of a guest linear address. */
+	/* INVLPG (or INVPCID individual-address) of a guest linear address.  This and flush_all
+	 * may stop the VM (mmu_audit=on): the caller checks its state. */
 	void (*invlpg)(struct vm *vm, uint64_t la);
 	/* INVPCID of every context: the guest's whole TLB goes (non-global ones only when !globals). */
 	void (*flush_all)(struct vm *vm, bool globals);
