@@ -94,9 +94,12 @@ static void run_vms(void)
 	}
 	kprintf("hv: %u of %u VMs started\n", vm_count(), boot.nmodules);
 	char test[32];
-	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK &&
-	    !strcmp(test, "badentry"))
-		vm_selftest_bad_entry();
+	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK) {
+		if (!strcmp(test, "badentry"))
+			vm_selftest_bad_entry();
+		else if (!strcmp(test, "shadowaudit"))
+			vm_selftest_shadow_audit();
+	}
 	vm_run_all();
 	uint64_t free_after = machine_pages.owner_pages[OWNER_FREE];
 	unsigned failed = vm_failures() + (boot.nmodules - vm_count());
@@ -140,9 +143,9 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	memory_report();
 
 	char test[32];
-	/* badentry needs a VM, so run_vms() does it. */
+	/* badentry and shadowaudit need a VM, so run_vms() does them. */
 	if (cmdline_get(boot.cmdline, "selftest", test, sizeof(test)) == ERR_OK &&
-	    strcmp(test, "badentry"))
+	    strcmp(test, "badentry") && strcmp(test, "shadowaudit"))
 		selftest_run(test);
 
 	run_vms();

@@ -117,6 +117,8 @@ void vm_console_putc(struct vm *vm, uint8_t byte);
 void vm_hypercall(struct vm *vm);
 /* selftest=badentry: corrupts the first VM's state so that its VM entry fails. */
 void vm_selftest_bad_entry(void);
+/* selftest=shadowaudit: corrupts a shadow entry of the first audited VM (vmm/mmu/mmu_shadow.c). */
+void vm_selftest_shadow_audit(void);
 /* How many VMs were created, and how many of those ended in failure. */
 unsigned vm_count(void);
 unsigned vm_failures(void);

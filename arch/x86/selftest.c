@@ -57,5 +57,5 @@ void selftest_run(const char *name)
 		kprintf("selftest: %s: no exception happened\n", name);
 		return;
 	}
-	log_error("selftest: unknown test '%s' (fault, stack, ud, gp, badentry)\n", name);
+	log_error("selftest: unknown test '%s' (fault, stack, ud, gp, badentry, shadowaudit)\n", name);
 }

@@ -355,6 +355,21 @@ def vm_tests(emulator):
                     memtest_prints_exactly(memtest_output(emu, mib=32), vm="audited"),
                     memtest_prints_exactly(memtest_output(emu, mib=32), vm="nested"),
                     free_memory_restored(), whole_tlb_flushes("shadowed", equal_to_exits=True)]))
+        # The audit catches a wrong shadow entry in a running VM, and stops only that VM.
+        tests.append(Test(
+            prefix + "_vm_shadow_audit_stops_a_vm_whose_shadow_entry_was_corrupted", emu, cpu=cpu,
+            mem=mem, cmdline="selftest=shadowaudit",
+            modules=[(PAGESTRESS, 'vm=audited mem=32M mmu=shadow mmu_audit=on cmdline="harness=%s"' % emu),
+                     (MEMTEST, "vm=neighbour mem=16M")],
+            expect=[r"^selftest: shadowaudit: flipped PWT in a shadow leaf of vm audited$",
+                    r"^vm audited: guest state:$",
+                    r"^error: vm audited: stopped: shadow audit failed: .*PAT/PCD/PWT differ|"
+                    r"^error: vm audited: stopped: shadow audit failed: page 0x[0-9a-f]+ .*want",
+                    r"^vm audited: all machine pages returned$",
+                    r"^\[neighbour\] memtest: result PASS$", r"^vm neighbour: exited with status 0$",
+                    r"^hv: all VMs stopped; 1 of 2 ended in failure or were not started$"],
+            reject=[r"^\[audited\] pagestress: result"],
+            checks=[free_memory_restored()], verdict="FAIL"))
         tests.append(Test(
             prefix + "_vm_large_off_maps_4k_leaves_and_tlbtag_off_flushes_at_every_entry", emu, cpu=cpu,
             mem=mem,

@@ -172,8 +172,10 @@ static const char *audit(struct vm *vm)
 static void audit_or_stop(struct vm *vm)
 {
 	const char *why = audit(vm);
-	if (why)
+	if (why) {
+		vm_dump_guest(vm);
 		vm_stop(vm, true, "%s", why);
+	}
 }
 
 static const char *sh_paging_changed(struct vm *vm, const struct paging_write *w)
@@ -293,6 +295,27 @@ static void pt_write(struct vm *vm, const struct vm_exit *e, uint64_t gpa)
 	vm_fatal(vm, e, what);
 }
 
+/* selftest=shadowaudit: one shadow leaf is corrupted once the VM has some. */
+static bool selftest_pending;
+#define SELFTEST_AFTER_FILLS 64
+
+void vm_selftest_shadow_audit(void)
+{
+	kprintf("selftest: shadowaudit: corrupting a shadow leaf of the first audited VM after %u fills; "
+		"its audit must stop it\n", SELFTEST_AFTER_FILLS);
+	selftest_pending = true;
+}
+
+static void selftest_corrupt(struct vm *vm)
+{
+	if (!vm->cfg.mmu_audit || vm->shadow.stats.fills < SELFTEST_AFTER_FILLS)
+		return;
+	if (shadow_selftest_corrupt(&vm->shadow)) {
+		kprintf("selftest: shadowaudit: flipped PWT in a shadow leaf of vm %s\n", vm->cfg.name);
+		selftest_pending = false;
+	}
+}
+
 static void sh_on_page_fault(struct vm *vm, const struct vm_exit *e)
 {
 	struct vcpu *v = &vm->vcpu;
@@ -303,6 +326,8 @@ static void sh_on_page_fault(struct vm *vm, const struct vm_exit *e)
 	flush(vm, f.flush, e->exc.addr);
 	switch (f.status) {
 	case SHADOW_FIXED:
+		if (selftest_pending)
+			selftest_corrupt(vm);
 		return;
 	case SHADOW_GUEST_FAULT:
 		vm_inject_page_fault(vm, e->exc.addr, f.error_code);

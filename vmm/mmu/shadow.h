@@ -237,4 +237,11 @@ bool shadow_unprotect(struct shadow *s, uint64_t gpa, enum shadow_flush *flush);
  */
 bool shadow_audit(struct shadow *s, char *msg, size_t len);
 
+/*
+ * For the audit's own test: flips the PWT bit of the first present leaf
+ * under the current root (a caching hint only, so the guest is no worse
+ * off), a disagreement the next audit must report.  Whether there was one.
+ */
+bool shadow_selftest_corrupt(struct shadow *s);
+
 #endif

@@ -449,3 +449,29 @@ bool shadow_audit(struct shadow *s, char *msg, size_t len)
 	}
 	return true;
 }
+
+/* The first present leaf under sp, depth first; NULL when there is none. */
+static uint64_t *first_leaf(struct shadow *s, struct sp *sp)
+{
+	uint64_t *t = sp_table(s, sp);
+	unsigned n = (sp->role & ROLE_ROOT) ? 4 : ENTRIES;
+	for (unsigned i = 0; i < n; i++) {
+		if (!(t[i] & PTE_P))
+			continue;
+		if (entry_is_leaf(sp, t[i]))
+			return &t[i];
+		struct sp *child = sp_by_ma(s, t[i] & PTE_ADDR_MASK);
+		uint64_t *leaf = child ? first_leaf(s, child) : NULL;
+		if (leaf)
+			return leaf;
+	}
+	return NULL;
+}
+
+bool shadow_selftest_corrupt(struct shadow *s)
+{
+	uint64_t *leaf = s->root ? first_leaf(s, sp_at(s, s->root)) : NULL;
+	if (leaf)
+		*leaf ^= PTE_PWT;
+	return leaf != NULL;
+}
