@@ -138,3 +138,18 @@ err_t gmem_zero(const struct gmem *g, uint64_t gpa, uint64_t len)
 {
 	return copy(g, gpa, NULL, len, COPY_ZERO);
 }
+
+err_t gmem_cmpxchg(const struct gmem *g, uint64_t gpa, unsigned size, uint64_t old_val,
+		   uint64_t new_val, bool *swapped)
+{
+	uint64_t now = 0;
+	*swapped = false;
+	if (size == 0 || size > sizeof(now))
+		return ERR_INVAL;
+	err_t err = gmem_read(g, gpa, &now, size);
+	if (err != ERR_OK || now != old_val)
+		return err;
+	err = gmem_write(g, gpa, &new_val, size);
+	*swapped = err == ERR_OK;
+	return err;
+}

@@ -2,6 +2,7 @@
 #ifndef VMM_GMEM_H
 #define VMM_GMEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "lib/error.h"
 #include "mm/buddy.h"
@@ -38,5 +39,12 @@ err_t gmem_translate(const struct gmem *g, uint64_t gpa, uint64_t *hpa, uint64_t
 err_t gmem_write(const struct gmem *g, uint64_t gpa, const void *src, uint64_t len);
 err_t gmem_read(const struct gmem *g, uint64_t gpa, void *dst, uint64_t len);
 err_t gmem_zero(const struct gmem *g, uint64_t gpa, uint64_t len);
+/*
+ * Writes the size-byte (1 to 8) value new_val at gpa if it still holds
+ * old_val; *swapped says whether it did.  The VM's one vCPU is not running
+ * meanwhile, so the compare and the write cannot be torn apart.
+ */
+err_t gmem_cmpxchg(const struct gmem *g, uint64_t gpa, unsigned size, uint64_t old_val,
+		   uint64_t new_val, bool *swapped);
 
 #endif

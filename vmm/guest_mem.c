@@ -14,18 +14,13 @@ static err_t read_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 	return gmem_read(&vm->ram, gpa, val, size);
 }
 
-/* One vCPU: nothing else writes the tables meanwhile, so the exchange cannot lose. */
+/* An A/D update of the walker's: the MMU hears of it like any other write. */
 static err_t update_entry(void *ctx, uint64_t gpa, unsigned size, uint64_t old_val,
 			  uint64_t new_val, bool *swapped)
 {
 	struct vm *vm = ctx;
-	uint64_t now = 0;
-	err_t err = gmem_read(&vm->ram, gpa, &now, size);
-	*swapped = err == ERR_OK && now == old_val;
-	if (!*swapped)
-		return err;
-	err = gmem_write(&vm->ram, gpa, &new_val, size);
-	if (err == ERR_OK)
+	err_t err = gmem_cmpxchg(&vm->ram, gpa, size, old_val, new_val, swapped);
+	if (*swapped)
 		vm->mmu->ram_written(vm, gpa, size);
 	return err;
 }

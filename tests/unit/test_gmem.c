@@ -154,6 +154,31 @@ static void bad_sizes_are_invalid(void **state)
 	assert_int_equal(gmem_create(&g, &b, 9, 0x1800, 0, blocks, 1024, to_ptr), ERR_INVAL);
 }
 
+static void cmpxchg_writes_only_over_the_expected_value(void **state)
+{
+	(void)state;
+	struct buddy b;
+	struct gmem g;
+	new_machine(&b);
+	assert_int_equal(gmem_create(&g, &b, 9, 0x4000, BUDDY_MAX_ORDER, blocks, 1024, to_ptr), ERR_OK);
+	uint64_t v = 0x1122334455667788ull, now = 0;
+	bool swapped = true;
+	assert_int_equal(gmem_write(&g, 0x100, &v, 8), ERR_OK);
+	assert_int_equal(gmem_cmpxchg(&g, 0x100, 8, 0x1, 0x99, &swapped), ERR_OK);
+	assert_false(swapped);
+	assert_int_equal(gmem_read(&g, 0x100, &now, 8), ERR_OK);
+	assert_int_equal(now, v);
+	assert_int_equal(gmem_cmpxchg(&g, 0x100, 4, 0x55667788, 0xaabbccdd, &swapped), ERR_OK);
+	assert_true(swapped);
+	assert_int_equal(gmem_read(&g, 0x100, &now, 8), ERR_OK);
+	assert_int_equal(now, 0x11223344aabbccddull);
+	assert_int_equal(gmem_cmpxchg(&g, 0x4000, 8, 0, 1, &swapped), ERR_INVAL);
+	assert_false(swapped);
+	assert_int_equal(gmem_cmpxchg(&g, 0x100, 9, 0, 1, &swapped), ERR_INVAL);
+	assert_int_equal(gmem_cmpxchg(&g, 0x100, 0, 0, 1, &swapped), ERR_INVAL);
+	gmem_destroy(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +188,7 @@ int main(void)
 		cmocka_unit_test(accesses_outside_ram_are_refused),
 		cmocka_unit_test(exhaustion_returns_everything_and_nomem),
 		cmocka_unit_test(bad_sizes_are_invalid),
+		cmocka_unit_test(cmpxchg_writes_only_over_the_expected_value),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

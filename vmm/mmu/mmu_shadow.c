@@ -64,17 +64,12 @@ static err_t env_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
 	return gmem_read(&vm->ram, gpa, val, size);
 }
 
-/* One vCPU: nothing else writes the tables meanwhile, so the exchange cannot lose. */
+/* The shadow core's own A/D updates: it knows of them, so no ram_written. */
 static err_t env_update(void *ctx, uint64_t gpa, unsigned size, uint64_t old_val, uint64_t new_val,
 			bool *swapped)
 {
 	struct vm *vm = ctx;
-	uint64_t now = 0;
-	err_t err = gmem_read(&vm->ram, gpa, &now, size);
-	*swapped = err == ERR_OK && now == old_val;
-	if (!*swapped)
-		return err;
-	return gmem_write(&vm->ram, gpa, &new_val, size);
+	return gmem_cmpxchg(&vm->ram, gpa, size, old_val, new_val, swapped);
 }
 
 static err_t env_translate(void *ctx, uint64_t gpa, uint64_t *ma, uint64_t *contiguous)
