@@ -92,6 +92,13 @@ struct arch_write arch_check_misc_enable(uint64_t old, uint64_t val);
 #define ARCH_MISC_ENABLE_RESET ((1ull << 0) | (1ull << 11) | (1ull << 12))
 #define ARCH_MISC_ENABLE_LIMIT_CPUID (1ull << 22)
 
+/* Bits 63:47 all equal: canonical with 48-bit linear addresses (SDM 3.3.7.1; LA57 is never shown). */
+static inline bool arch_canonical(uint64_t la)
+{
+	uint64_t top = la >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
 /*
  * An exception raised while the CPU delivers another event (SDM vol. 3A,
  * 6.15, table 6-5): the two are handled one after the other, or become a

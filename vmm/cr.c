@@ -9,8 +9,6 @@ VM_STAT(stat_cr_gp, "control-register writes refused with #GP");
 
 #define VEC_GP 13
 
-#define gpr_by_encoding vcpu_gpr_by_encoding
-
 static struct cr_state cr_state(struct vcpu *v)
 {
 	return (struct cr_state){
@@ -176,7 +174,7 @@ static bool decode_mov_cr(struct vm *vm, const struct vm_exit *e, struct vm_exit
 		out->cr.op = CR_CLTS;
 	if (m.kind == MOVCR_LMSW) {
 		out->cr.op = CR_LMSW;
-		out->cr.lmsw = (uint16_t)backend->get_reg(v, gpr_by_encoding[m.gpr & 15]);
+		out->cr.lmsw = (uint16_t)backend->get_reg(v, vcpu_gpr_by_encoding[m.gpr & 15]);
 	}
 	if (!out->next_rip)
 		out->next_rip = rip + m.len;
@@ -214,13 +212,13 @@ static bool cr_access(struct vm *vm, const struct vm_exit *e)
 	uint64_t cr0;
 	switch (e->cr.op) {
 	case CR_MOV_TO:
-		return cr_write(vm, e->cr.cr, backend->get_reg(v, gpr_by_encoding[e->cr.gpr & 15]));
+		return cr_write(vm, e->cr.cr, backend->get_reg(v, vcpu_gpr_by_encoding[e->cr.gpr & 15]));
 	case CR_MOV_FROM: {
 		enum vcpu_reg src = e->cr.cr == 8 ? VREG_CR8 : e->cr.cr == 3 ? VREG_CR3
 						   : e->cr.cr == 4 ? VREG_CR4 : VREG_CR0;
 		uint64_t val = backend->get_reg(v, src);
 		struct cr_state s = cr_state(v);
-		backend->set_reg(v, gpr_by_encoding[e->cr.gpr & 15], in_64bit_mode(&s) ? val : (uint32_t)val);
+		backend->set_reg(v, vcpu_gpr_by_encoding[e->cr.gpr & 15], in_64bit_mode(&s) ? val : (uint32_t)val);
 		return true;
 	}
 	case CR_CLTS:
@@ -287,7 +285,7 @@ bool vm_dr_access(struct vm *vm, const struct vm_exit *exit)
 		return false;
 	}
 	bool mode64 = in_64bit_mode(&s);
-	enum vcpu_reg gpr = gpr_by_encoding[e->cr.gpr & 15];
+	enum vcpu_reg gpr = vcpu_gpr_by_encoding[e->cr.gpr & 15];
 	if (e->cr.op == CR_MOV_FROM) {
 		uint64_t val = dr_read(v, n);
 		backend->set_reg(v, gpr, mode64 ? val : (uint32_t)val);

@@ -229,11 +229,6 @@ static void on_invlpg(struct vm *vm, const struct vm_exit *e)
 	backend->set_reg(&vm->vcpu, VREG_RIP, next);
 }
 
-static bool canonical(uint64_t la)
-{
-	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
-}
-
 /*
  * INVPCID under the shadow MMU (SDM vol. 2A, INVPCID): the type in a
  * register, a 16-byte descriptor (PCID in bits 11:0, a linear address in
@@ -273,7 +268,7 @@ static void on_invpcid(struct vm *vm, const struct vm_exit *e)
 	uint64_t pcid = desc[0] & 0xfff;
 	bool pcide = backend->get_reg(v, VREG_CR4) & ARCH_CR4_PCIDE;
 	if (type > 3 || (desc[0] >> 12) || (type <= 1 && !pcide && pcid) ||
-	    (type == 0 && !canonical(desc[1]))) {
+	    (type == 0 && !arch_canonical(desc[1]))) {
 		vm_inject_gp(vm);
 		return;
 	}

@@ -45,13 +45,6 @@ static int kept_index(uint32_t msr)
 	return -1;
 }
 
-/* Bits 63:47 all equal (48-bit linear addresses; SDM 3.3.7.1). */
-static bool canonical(uint64_t a)
-{
-	uint64_t top = a >> 47;
-	return top == 0 || top == 0x1ffff;
-}
-
 static bool refuse(struct vm *vm, uint32_t msr, bool write)
 {
 	stat_inc(vm, &stat_msr_gp);
@@ -117,7 +110,7 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 	struct arch_write w;
 	int k = kept_index(msr);
 	if (k >= 0) {
-		if ((kept[k].address && !canonical(val)) || (msr == MSR_SFMASK_NUM && (val >> 32)) ||
+		if ((kept[k].address && !arch_canonical(val)) || (msr == MSR_SFMASK_NUM && (val >> 32)) ||
 		    (msr == MSR_PAT && !arch_pat_valid(val)))
 			return refuse(vm, msr, true);
 		backend->set_reg(v, kept[k].reg, val);

@@ -11,7 +11,6 @@ VM_STAT(stat_task_switches, "task switches emulated");
 #define VEC_PF 14
 #define DR6_BT (1ull << 15)
 
-
 static const enum vcpu_reg reg_map[TASK_SWITCH_REGS] = {
 	[TASK_SWITCH_EAX] = VREG_RAX, [TASK_SWITCH_ECX] = VREG_RCX, [TASK_SWITCH_EDX] = VREG_RDX,
 	[TASK_SWITCH_EBX] = VREG_RBX, [TASK_SWITCH_ESP] = VREG_RSP, [TASK_SWITCH_EBP] = VREG_RBP,
@@ -99,28 +98,24 @@ static void ts_get_gdtr(void *ctx, uint32_t *base, uint16_t *limit)
 	*limit = (uint16_t)backend->get_reg(&vm->vcpu, VREG_GDTR_LIMIT);
 }
 
-/* Contributory exceptions (SDM 6.15, table 6-4): #DE, #TS, #NP, #SS, #GP. */
-static bool contributory(unsigned vector)
-{
-	return vector == 0 || (vector >= 10 && vector <= 13);
-}
-
 /*
  * A fault raised while a task gate was delivering a hardware exception
- * combines with it as table 6-5 says: into #DF, or (while delivering #DF)
- * a shutdown; false when the VM had to stop.
+ * combines with it as table 6-5 says (archcheck.c): into #DF, or (while
+ * delivering #DF) a shutdown; false when the VM had to stop.
  */
 static bool combine_with_event(struct vm *vm, uint8_t first, struct task_switch_fault *f)
 {
-	const unsigned DF = 8, PF = 14;
-	bool second_serious = contributory(f->vector) || f->vector == PF;
-	if (first == DF && second_serious) {
+	switch (arch_combine_exceptions(true, first, f->vector)) {
+	case ARCH_SHUTDOWN:
 		vm_stop(vm, true, "triple fault: the task switch delivering #DF raised vector %u",
 			f->vector);
 		return false;
+	case ARCH_DOUBLE_FAULT:
+		*f = (struct task_switch_fault){ 8, true, 0, false, 0 };
+		return true;
+	case ARCH_SERIAL:
+		break;
 	}
-	if ((contributory(first) && contributory(f->vector)) || (first == PF && second_serious))
-		*f = (struct task_switch_fault){ (uint8_t)DF, true, 0, false, 0 };
 	return true;
 }
 

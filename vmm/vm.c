@@ -101,14 +101,14 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 		report_config(cc, "not enough free memory for its RAM");
 		return err;
 	}
+	bool shadow = vm->cfg.mmu == VM_MMU_SHADOW;
 	vm->vcpu.vm = vm;
 	vcpu_reset(&vm->vcpu);
 	vm_cpuid_init(vm);
-	vm->mmu = vm->cfg.mmu == VM_MMU_SHADOW ? &mmu_shadow : &mmu_nested;
+	vm->mmu = shadow ? &mmu_shadow : &mmu_nested;
 	err = vm->mmu->create(vm);
 	if (err != ERR_OK) {
-		report_config(cc, vm->cfg.mmu == VM_MMU_SHADOW ? "cannot set up its shadow MMU"
-							       : "cannot build its second-level tables");
+		report_config(cc, shadow ? "cannot set up its shadow MMU" : "cannot build its second-level tables");
 		return err;
 	}
 
@@ -123,7 +123,6 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 	err = load_multiboot(image, size, vm->cfg.cmdline, "hv", &ram, &entry, report_config, cc);
 	if (err != ERR_OK)
 		return err;
-	bool shadow = vm->cfg.mmu == VM_MMU_SHADOW;
 	log_info("vm %s: Multiboot%s kernel at %#llx-%#llx, entry %#x, %llu MiB RAM in %u blocks, %s%s\n",
 		 vm->cfg.name, entry.protocol == 2 ? "2" : "", (unsigned long long)entry.image_start,
 		 (unsigned long long)entry.image_end, entry.eip,

@@ -212,12 +212,6 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	s->vmcb->control.eventinj = 0;
 	svm_decode_exit(s->vmcb, e);
 	/*
-	 * An interrupted delivery of the event injected by an earlier VMRUN,
-	 * not this one, cannot be: that is Bochs 2.7, which reports the last
-	 * injected event again when the delivery of an INT n exits.  Dropped,
-	 * the INT n is executed again (RIP is still at it).
-	 */
-	/*
 	 * Under the shadow MMU only the hypervisor loads CR3.  QEMU 7.2's SVM
 	 * does not take the task-switch intercept: a guest's task switch loads
 	 * its own CR3 into the real one, and the VM must not go on.
@@ -228,6 +222,12 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 				       .name = "the CPU loaded CR3 itself (a task switch it did not intercept)" };
 		return ERR_OK;
 	}
+	/*
+	 * An interrupted delivery of the event injected by an earlier VMRUN,
+	 * not this one, cannot be: that is Bochs 2.7, which reports the last
+	 * injected event again when the delivery of an INT n exits.  Dropped,
+	 * the INT n is executed again (RIP is still at it).
+	 */
 	if (e->vectoring.valid && !injecting && s->vmcb->control.exitintinfo == s->last_eventinj) {
 		e->vectoring.valid = false;
 		if (e->reason == EXIT_TASK_SWITCH && e->task.source == TASK_GATE)
@@ -236,15 +236,6 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if (e->reason == EXIT_MSR_READ || e->reason == EXIT_MSR_WRITE)
 		e->msr = (uint32_t)v->gprs.rcx;
 	return ERR_OK;
-}
-
-static void svm_inject(struct vcpu *v, const struct vcpu_event *ev)
-{
-	struct svm_vcpu *s = v->backend;
-	uint64_t inj = ev->vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID;
-	if (ev->has_error)
-		inj |= EVENTINJ_HAS_ERROR | ((uint64_t)ev->error << 32);
-	s->vmcb->control.eventinj = inj;
 }
 
 /* Re-injection: EVENTINJ takes the EXITINTINFO format (APM 15.7.2, 15.20). */
@@ -259,6 +250,12 @@ static void svm_reinject(struct vcpu *v, const struct exit_event *e)
 	if (e->has_error)
 		inj |= EVENTINJ_HAS_ERROR | ((uint64_t)e->error << 32);
 	s->vmcb->control.eventinj = inj;
+}
+
+static void svm_inject(struct vcpu *v, const struct vcpu_event *ev)
+{
+	const struct exit_event e = { true, EVENT_HW_EXC, ev->vector, ev->has_error, ev->error, 0 };
+	svm_reinject(v, &e);
 }
 
 /* The shadow MMU's choice of CPU paging state; EFER.SVME stays on under VMRUN. */
@@ -293,27 +290,19 @@ static void flush_at_entry(struct svm_vcpu *s, uint8_t tlb_control)
 static void svm_flush_tlb(struct vcpu *v, enum tlb_flush kind, uint64_t la)
 {
 	struct svm_vcpu *s = v->backend;
-	if (!svm_caps.flush_by_asid || !v->tag) {
-		if (kind == TLB_FLUSH_ADDR && v->tag) {
-			stat_inc(v->vm, &stat_tlb_flush_addr);
-			__asm__ volatile("invlpga %0, %1" : : "a"(la), "c"((uint32_t)v->tag) : "memory");
-			return;
-		}
+	if (!v->tag) {
 		flush_at_entry(s, TLB_CONTROL_ALL);
 		return;
 	}
-	switch (kind) {
-	case TLB_FLUSH_ADDR:
+	if (kind == TLB_FLUSH_ADDR) {
 		stat_inc(v->vm, &stat_tlb_flush_addr);
 		__asm__ volatile("invlpga %0, %1" : : "a"(la), "c"((uint32_t)v->tag) : "memory");
-		break;
-	case TLB_FLUSH_NONGLOBAL:
-		flush_at_entry(s, TLB_CONTROL_NONGLOBAL);
-		break;
-	case TLB_FLUSH_ALL:
-		flush_at_entry(s, TLB_CONTROL_THIS_ASID);
-		break;
+		return;
 	}
+	if (!svm_caps.flush_by_asid)
+		flush_at_entry(s, TLB_CONTROL_ALL);
+	else
+		flush_at_entry(s, kind == TLB_FLUSH_NONGLOBAL ? TLB_CONTROL_NONGLOBAL : TLB_CONTROL_THIS_ASID);
 }
 
 static void svm_dump(struct vcpu *v)

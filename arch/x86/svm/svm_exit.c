@@ -141,17 +141,6 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->cr.gpr = svm_caps.decode_assists ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
 		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
 		break;
-	case SVM_EXIT_CR_READ_BASE:
-	case SVM_EXIT_CR_READ_BASE + 3:
-	case SVM_EXIT_CR_READ_BASE + 4:
-		/* Under the shadow MMU: the guest reads its own values, not the VMCB's. */
-		e->reason = EXIT_CR_ACCESS;
-		e->cr.op = CR_MOV_FROM;
-		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR_READ_BASE);
-		e->cr.gpr = (svm_caps.decode_assists && (c->exitinfo1 & CR_INFO_VALID))
-				    ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
-		e->next_rip = svm_caps.nrips ? c->next_rip : 0;
-		break;
 	case SVM_EXIT_INVLPG:
 		/* EXITINFO1 is the address with decode assists (APM 15.33.4). */
 		e->reason = EXIT_INVLPG;
@@ -177,13 +166,17 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 		e->task.has_error = c->exitinfo2 & TS_INFO_HAS_ERROR;
 		e->task.error = (uint32_t)c->exitinfo2;
 		break;
+	case SVM_EXIT_CR_READ_BASE:
+	case SVM_EXIT_CR_READ_BASE + 3:
+	case SVM_EXIT_CR_READ_BASE + 4:
 	case SVM_EXIT_CR_WRITE_BASE:
 	case SVM_EXIT_CR_WRITE_BASE + 3:
 	case SVM_EXIT_CR_WRITE_BASE + 4:
-		/* Without decode assists (or for CLTS and LMSW) the generic layer decodes the instruction. */
+		/* Reads only under the shadow MMU (the guest reads its own values, not the VMCB's).
+		 * Without decode assists (or for CLTS and LMSW) the generic layer decodes the instruction. */
 		e->reason = EXIT_CR_ACCESS;
-		e->cr.op = CR_MOV_TO;
-		e->cr.cr = (uint8_t)(code - SVM_EXIT_CR_WRITE_BASE);
+		e->cr.op = code >= SVM_EXIT_CR_WRITE_BASE ? CR_MOV_TO : CR_MOV_FROM;
+		e->cr.cr = (uint8_t)(code & 0xf);
 		e->cr.gpr = (svm_caps.decode_assists && (c->exitinfo1 & CR_INFO_VALID))
 				    ? CR_INFO_GPR(c->exitinfo1) : CR_GPR_UNKNOWN;
 		e->next_rip = svm_caps.nrips ? c->next_rip : 0;

@@ -148,7 +148,6 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 /* EVENTINJ (APM 15.20): vector 7:0, type 10:8, EV 11, V 31, error code 63:32. */
 #define EVENTINJ_VALID     (1ull << 31)
 #define EVENTINJ_HAS_ERROR (1ull << 11)
-#define EVENTINJ_TYPE_EXC  (3ull << 8)
 #define EVENTINJ_TYPE(t)   ((uint64_t)(t) << 8)  /* 0 INTR, 2 NMI, 3 exception, 4 INT n */
 
 /* Exit codes (APM vol. 2, appendix C); svm_exit.c names every one. */

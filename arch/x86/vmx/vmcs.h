@@ -141,7 +141,6 @@ enum vmcs_field {
 /* VM-entry interruption information (25.8.3). */
 #define INTR_INFO_VALID      (1u << 31)
 #define INTR_INFO_HAS_ERROR  (1u << 11)
-#define INTR_TYPE_HW_EXC     (3u << 8)
 
 /* Basic exit reasons (appendix C); vmx_exit.c names every one. */
 enum vmx_exit_reason {

@@ -418,16 +418,6 @@ static err_t vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	return ERR_OK;
 }
 
-static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
-{
-	vmx_make_current(v->backend);
-	uint32_t info = ev->vector | INTR_TYPE_HW_EXC | INTR_INFO_VALID;
-	if (ev->has_error) {
-		info |= INTR_INFO_HAS_ERROR;
-		vmwrite(ENTRY_EXCEPTION_ERROR, ev->error);
-	}
-	vmwrite(ENTRY_INTR_INFO, info);
-}
 
 /* A re-injection copies the IDT-vectoring information into the entry fields (SDM 28.2.4, 27.6.1). */
 static const uint8_t intr_type_of[] = {
@@ -446,6 +436,12 @@ static void vmx_reinject(struct vcpu *v, const struct exit_event *e)
 	if (e->type == EVENT_SW_INT || e->type == EVENT_PRIV_SW_EXC || e->type == EVENT_SW_EXC)
 		vmwrite(ENTRY_INSTRUCTION_LEN, e->len);
 	vmwrite(ENTRY_INTR_INFO, info);
+}
+
+static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
+{
+	const struct exit_event e = { true, EVENT_HW_EXC, ev->vector, ev->has_error, ev->error, 0 };
+	vmx_reinject(v, &e);
 }
 
 /* The shadow MMU's choice of CPU paging state; the VMX fixed bits (VMXE, NE) are added. */

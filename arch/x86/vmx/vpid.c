@@ -1,5 +1,6 @@
 /* vpid.c: VPIDs tag each vCPU's TLB entries so switching VMs flushes nothing (SDM vol. 3C, 29.1). */
 #include "arch/x86/vmx/vmx.h"
+#include "vmm/archcheck.h"
 
 #define VPID_COUNT 65536
 
@@ -68,8 +69,7 @@ static void invvpid(uint64_t type, uint16_t vpid, uint64_t la)
 /* The address must be canonical (SDM vol. 3C, INVVPID): else the whole tag goes. */
 void vmx_invvpid_addr(uint16_t vpid, uint64_t la)
 {
-	bool canonical = (uint64_t)((int64_t)(la << 16) >> 16) == la;
-	if (vmx_caps.invvpid_addr && canonical)
+	if (vmx_caps.invvpid_addr && arch_canonical(la))
 		invvpid(INVVPID_ADDR, vpid, la);
 	else
 		vmx_invvpid_single(vpid);
