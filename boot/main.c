@@ -2,6 +2,7 @@
 #include "arch/x86/cpufeatures.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/selftest.h"
 #include "arch/x86/trap.h"
@@ -14,13 +15,14 @@
 #include "mm/layout.h"
 #include "mm/memory.h"
 #include "mm/paging.h"
+#include "vmm/sched.h"
 #include "vmm/vm.h"
 
 #define HV_VERSION "0.1"
 
 /* Options of the hypervisor's own command line (README "Command line"). */
 static const char *const known_options[] = {
-	"console", "loglevel", "harness", "selftest", NULL
+	"console", "loglevel", "harness", "selftest", "slice", NULL
 };
 
 static struct boot_info boot;
@@ -52,6 +54,9 @@ static void apply_options(const char *cmdline)
 		log_error("loglevel: bad value '%s' (error, warn, info, debug or 0-3); using info\n", val);
 	if (cmdline_get(cmdline, "harness", val, sizeof(val)) == ERR_OK && !harness_set(val))
 		log_error("harness: bad value '%s' (none, qemu, bochs); using none\n", val);
+	if (cmdline_get(cmdline, "slice", val, sizeof(val)) == ERR_OK && sched_set_slice(val) != ERR_OK)
+		log_error("slice: bad value '%s' (%u to %u microseconds, or with ms/us); using %u us\n",
+			  val, SCHED_SLICE_MIN_US, SCHED_SLICE_MAX_US, SCHED_SLICE_DEFAULT_US);
 	cmdline_check_keys(cmdline, known_options, report_unknown_option, NULL);
 }
 
@@ -100,7 +105,7 @@ static void run_vms(void)
 		else if (!strcmp(test, "shadowaudit"))
 			vm_selftest_shadow_audit();
 	}
-	vm_run_all();
+	sched_run();
 	uint64_t free_after = machine_pages.owner_pages[OWNER_FREE];
 	unsigned failed = vm_failures() + (boot.nmodules - vm_count());
 	kprintf("hv: free memory %llu KiB before the VMs were built, %llu KiB after they stopped\n",
@@ -141,6 +146,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		panic("cannot hand out memory above 4 GiB");
 	paging_report();
 	memory_report();
+	if (lapic_init() != ERR_OK)
+		log_warn("time: no host timer: VMs are switched at their exits only, and an idle CPU spins\n");
 
 	char test[32];
 	/* badentry and shadowaudit need a VM, so run_vms() does them. */

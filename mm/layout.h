@@ -6,9 +6,12 @@
 
 /*
  *   0xffff800000000000  direct map: all memory the firmware map lists, at base + physical
+ *   0xffffc00000000000  device window: uncached mappings of device registers (LAPIC)
  *   0xffffffff80000000  the hypervisor image (text, rodata, data, bss), at base + physical
  */
 #define DIRECT_MAP_BASE 0xffff800000000000ull
+#define DEVICE_MAP_BASE 0xffffc00000000000ull
+#define DEVICE_MAP_SIZE (1ull << 30)
 #define KERNEL_VMA      0xffffffff80000000ull
 /* Physical memory at or above this is neither mapped nor used (64 TiB). */
 #define DIRECT_MAP_SIZE (1ull << 46)

@@ -170,6 +170,27 @@ err_t paging_init(const struct boot_info *bi)
 	return ERR_OK;
 }
 
+/* The device window: uncached 4 KiB mappings handed out in order, never taken back. */
+static uint64_t device_next = DEVICE_MAP_BASE;
+
+err_t paging_map_device(uint64_t pa, uint64_t len, void **va)
+{
+	uint64_t off = pa & (PAGE_SIZE - 1), base = pa - off;
+	uint64_t size = (off + len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	if (device_next + size > DEVICE_MAP_BASE + DEVICE_MAP_SIZE)
+		return ERR_NOMEM;
+	uint64_t at = device_next;
+	for (uint64_t done = 0; done < size; done += PAGE_SIZE) {
+		/* One page at a time: a device window is never a large leaf. */
+		err_t err = map_range(at + done, base + done, PAGE_SIZE, PTE_W | PTE_PCD | PTE_PWT | nx);
+		if (err != ERR_OK)
+			return err;
+	}
+	device_next += size;
+	*va = (void *)(uintptr_t)(at + off);
+	return ERR_OK;
+}
+
 void paging_report(void)
 {
 	kprintf("paging: direct map and image: %llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB leaves in %llu tables; NX %s, WP on, %u stack guard pages\n",

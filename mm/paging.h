@@ -13,5 +13,7 @@
  */
 err_t paging_init(const struct boot_info *bi);
 void paging_report(void);
+/* Maps a device's registers [pa, pa + len) uncached (PCD, PWT) and non-executable; *va is where. */
+err_t paging_map_device(uint64_t pa, uint64_t len, void **va);
 
 #endif

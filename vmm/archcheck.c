@@ -205,8 +205,12 @@ struct arch_write arch_check_apic_base(const struct guest_cpu *g, uint64_t old, 
 		reserved |= ARCH_APIC_BASE_EXTD;
 	if (val & reserved)
 		return gp();
-	/* x2APIC mode needs the APIC enabled (SDM 10.12.5). */
+	/* x2APIC mode needs the APIC enabled, and is left only by disabling it (SDM 10.12.5, figure 10-27). */
 	if ((val & ARCH_APIC_BASE_EXTD) && !(val & ARCH_APIC_BASE_EN))
+		return gp();
+	if ((old & ARCH_APIC_BASE_EXTD) && (val & ARCH_APIC_BASE_EN) && !(val & ARCH_APIC_BASE_EXTD))
+		return gp();
+	if (!(old & ARCH_APIC_BASE_EN) && (val & ARCH_APIC_BASE_EXTD))
 		return gp();
 	return (struct arch_write){ .value = (val & ~ARCH_APIC_BASE_BSP) | (old & ARCH_APIC_BASE_BSP) };
 }

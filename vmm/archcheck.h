@@ -81,6 +81,7 @@ struct arch_write arch_check_efer(const struct guest_cpu *g, const struct cr_sta
 bool arch_pat_valid(uint64_t val);
 /* WRMSR IA32_MTRR_DEF_TYPE: type 0/1/4/5/6, FE, E; the rest reserved (SDM 11.11.2.1). */
 bool arch_mtrr_def_type_valid(uint64_t val);
+#define ARCH_RFLAGS_IF      (1ull << 9)
 #define ARCH_APIC_BASE_BSP  (1ull << 8)
 #define ARCH_APIC_BASE_EXTD (1ull << 10)
 #define ARCH_APIC_BASE_EN   (1ull << 11)

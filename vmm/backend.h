@@ -46,6 +46,7 @@ struct backend_features {
 	bool rdtscp;             /* RDTSCP and RDPID run in the guest */
 	bool invpcid;            /* INVPCID runs in the guest */
 	uint64_t cr4_supported;  /* CR4 bits the guest's real CR4 may hold */
+	bool irq_window_sees_tpr; /* the window waits for the TPR too (SVM's V_INTR_PRIO) */
 };
 
 struct vcpu_ops {
@@ -69,6 +70,8 @@ struct vcpu_ops {
 	void (*inject)(struct vcpu *v, const struct vcpu_event *e);
 	/* Delivers again, at the next entry, the event whose delivery the last exit interrupted. */
 	void (*reinject)(struct vcpu *v, const struct exit_event *e);
+	/* Exit (EXIT_IRQ_WINDOW) as soon as the guest can take an interrupt of vector's class, or stop asking. */
+	void (*irq_window)(struct vcpu *v, bool on, uint8_t vector);
 	/* Shadow MMU only: the real CR0, CR3, CR4 and EFER the guest runs on from its next entry. */
 	void (*set_paging)(struct vcpu *v, const struct vcpu_paging *p);
 	/* Flushes the guest's translations tagged with this vCPU's VPID/ASID (or all when untagged);

@@ -20,7 +20,8 @@ VM_STAT(stat_cpuid, "CPUID instructions emulated");
  * CR4.PKE, VMX, SVM, ...); see the README's "What a guest sees".
  */
 #define SHOW_L1_ECX (F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_CX16 | F1C_PCID | F1C_SSE41 | \
-		     F1C_SSE42 | F1C_MOVBE | F1C_POPCNT | F1C_AES | F1C_RDRAND)
+		     F1C_SSE42 | F1C_MOVBE | F1C_POPCNT | F1C_AES | F1C_RDRAND | \
+		     F1C_TSC_DEADLINE)
 #define SHOW_L1_EDX (F1D_FPU | F1D_VME | F1D_DE | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE |      \
 		     F1D_MCE | F1D_CX8 | F1D_SEP | F1D_MTRR | F1D_PGE | F1D_CMOV | F1D_PAT |     \
 		     F1D_PSE36 | F1D_CLFSH | F1D_MMX | F1D_FXSR | F1D_SSE | F1D_SSE2 | F1D_SS)
@@ -104,6 +105,8 @@ void vm_cpuid_init(struct vm *vm)
 	if (!bf->invpcid)
 		f->l7_ebx &= ~F7B_INVPCID;
 	hide_unbacked_cr4(f, bf->cr4_supported);
+	/* The local APIC is all the VMM's (vmm/dev/lapic.c): x2APIC on every host. */
+	f->l1_ecx |= F1C_X2APIC;
 
 	/* Leaf 1 EBX: APIC ID 31:24 is the vCPU's, one logical processor (no HTT). */
 	b[1].ebx = (b[1].ebx & 0xffffu) | (1u << 16) | ((uint32_t)vm->vcpu.id << 24);
@@ -123,7 +126,7 @@ void vm_cpuid_init(struct vm *vm)
 	c->guest.efer_allowed = arch_efer_allowed(f);
 	c->guest.phys_bits = cpu.phys_bits;
 	c->guest.intel = c->intel;
-	c->guest.x2apic = false;
+	c->guest.x2apic = true;
 	vm_cpuid_limit(vm, false);
 }
 

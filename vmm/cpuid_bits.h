@@ -16,6 +16,7 @@
 #define F1C_X2APIC     (1u << 21)
 #define F1C_MOVBE      (1u << 22)
 #define F1C_POPCNT     (1u << 23)
+#define F1C_TSC_DEADLINE (1u << 24)
 #define F1C_AES        (1u << 25)
 #define F1C_XSAVE      (1u << 26)
 #define F1C_OSXSAVE    (1u << 27)

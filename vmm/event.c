@@ -10,8 +10,7 @@ VM_STAT(stat_double_faults, "double faults raised");
 /*
  * After the handler of an exit that cut a delivery short: the delivery is
  * done again unless the handler raised an exception in its place (a fault
- * found while delivering it, combined below).  Interrupts cannot be lost
- * that way yet: the VMM injects none.
+ * found while delivering it, combined below).
  */
 void vm_event_exit_end(struct vm *vm, const struct vm_exit *e)
 {
@@ -22,6 +21,7 @@ void vm_event_exit_end(struct vm *vm, const struct vm_exit *e)
 		return;
 	}
 	if (v->interrupted && !v->injected) {
+		v->injected = true;
 		stat_inc(vm, &stat_reinjected);
 		backend->reinject(v, v->interrupted);
 	}
@@ -44,7 +44,10 @@ void vm_inject_exception(struct vm *vm, uint8_t vector, bool has_error, uint32_t
 			ev = (struct vcpu_event){ VEC_DF, true, 0 };
 			break;
 		case ARCH_SERIAL:
-			/* The new one now, the first again when the instruction runs again. */
+			/* The new one now, the first again when the instruction runs again; an
+			 * interrupt would not come again by itself: it is requested anew. */
+			if (v->interrupted->type == EVENT_EXTINT)
+				vm_irq_requeue(vm, v->interrupted->vector);
 			break;
 		}
 	}

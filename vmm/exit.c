@@ -52,10 +52,22 @@ static void on_cpuid(struct vm *vm, const struct vm_exit *e)
 	skip_instruction(vm, e);
 }
 
-/* No interrupt source exists yet, so a halted vCPU would sleep forever. */
+/* HLT sleeps until an interrupt (vmm/interrupt.c); the instruction after STI is done, so is its shadow. */
 static void on_hlt(struct vm *vm, const struct vm_exit *e)
 {
-	vm_fatal(vm, e, "halted with no interrupt source to wake it");
+	const char *why = vm_halt(vm);
+	if (why) {
+		vm_fatal(vm, e, why);
+		return;
+	}
+	skip_instruction(vm, e);
+	backend->set_reg(&vm->vcpu, VREG_INTR_SHADOW, 0);
+}
+
+static void on_irq_window(struct vm *vm, const struct vm_exit *e)
+{
+	(void)e;
+	vm_irq_window_exit(vm);
 }
 
 static void on_io(struct vm *vm, const struct vm_exit *e)
@@ -346,6 +358,7 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_INTERRUPT]     = on_resume,
 	[EXIT_NMI]           = on_resume,
 	[EXIT_PREEMPT]       = on_resume,
+	[EXIT_IRQ_WINDOW]    = on_irq_window,
 	[EXIT_TRIPLE_FAULT]  = on_triple_fault,
 	[EXIT_INVALID_STATE] = on_invalid_state,
 };

@@ -28,6 +28,7 @@
 	X(EXIT_HIDDEN_INSN,    "instruction hidden from the guest")            \
 	X(EXIT_NO_COUNTERS,    "rdpmc")                                        \
 	X(EXIT_PREEMPT,        "preemption timer")                             \
+	X(EXIT_IRQ_WINDOW,     "interrupt window")                             \
 	X(EXIT_LOST_INTERCEPT, "intercept the CPU did not take")               \
 	X(EXIT_UNKNOWN,        "unhandled")
 

@@ -63,9 +63,19 @@ static enum emu_mem mem_result(const struct lin_result *r, struct emu_fault *f)
 	return EMU_MEM_NOT_RAM;
 }
 
+/* An access within one page that found no RAM may be a device's (vmm/mmio.c). */
+static bool device_access(void *ctx, const struct lin_result *r, uint64_t la, bool write, void *buf,
+			  unsigned len)
+{
+	return r->status == PTWALK_NOT_RAM && (la & 0xfff) + len <= 0x1000 &&
+	       vm_mmio_access(ctx, r->gpa, write, buf, len);
+}
+
 static enum emu_mem mem_read(void *ctx, uint64_t la, void *dst, unsigned len, struct emu_fault *f)
 {
 	struct lin_result r = vm_read_linear(ctx, la, dst, len, LIN_DATA);
+	if (device_access(ctx, &r, la, false, dst, len))
+		return EMU_MEM_OK;
 	return mem_result(&r, f);
 }
 
@@ -73,6 +83,8 @@ static enum emu_mem mem_write(void *ctx, uint64_t la, const void *src, unsigned 
 			      struct emu_fault *f)
 {
 	struct lin_result r = vm_write_linear(ctx, la, src, len, LIN_DATA);
+	if (device_access(ctx, &r, la, true, (void *)(uintptr_t)src, len))
+		return EMU_MEM_OK;
 	return mem_result(&r, f);
 }
 

@@ -12,6 +12,7 @@ VM_STAT(stat_msr_gp, "MSR accesses refused with #GP");
 #define MSR_APIC_BASE    0x01b
 #define MSR_MTRRCAP      0x0fe
 #define MSR_MISC_ENABLE  0x1a0
+#define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT          0x277
 #define MSR_MTRR_DEF     0x2ff
 #define MSR_EFER_NUM     0xc0000080
@@ -66,6 +67,35 @@ static bool has_tsc_aux(const struct vm *vm)
 	return (vm->cpuid.view.x1_edx & FX1D_RDTSCP) || (vm->cpuid.view.l7_ecx & F7C_RDPID);
 }
 
+/* The vLAPIC's MSRs: x2APIC registers, and IA32_TSC_DEADLINE when CPUID shows it. */
+static bool lapic_msr(const struct vm *vm, uint32_t msr)
+{
+	return (msr >= VLAPIC_MSR_FIRST && msr <= VLAPIC_MSR_LAST) ||
+	       (msr == MSR_TSC_DEADLINE && (vm->cpuid.view.l1_ecx & F1C_TSC_DEADLINE));
+}
+
+static bool lapic_msr_read(struct vm *vm, uint32_t msr, uint64_t *val)
+{
+	if (msr == MSR_TSC_DEADLINE) {
+		*val = vlapic_tsc_deadline(&vm->lapic);
+		return true;
+	}
+	vm_lapic_begin(vm);
+	return vlapic_msr_read(&vm->lapic, msr, rdtsc(), val);
+}
+
+static bool lapic_msr_write(struct vm *vm, uint32_t msr, uint64_t val)
+{
+	if (msr == MSR_TSC_DEADLINE) {
+		vlapic_set_tsc_deadline(&vm->lapic, val, val - backend->get_reg(&vm->vcpu, VREG_TSC_OFFSET));
+		return true;
+	}
+	vm_lapic_begin(vm);
+	bool ok = vlapic_msr_write(&vm->lapic, msr, val, rdtsc());
+	vm_lapic_end(vm);
+	return ok;
+}
+
 bool vm_msr_read(struct vm *vm, uint32_t msr)
 {
 	struct vcpu *v = &vm->vcpu;
@@ -94,7 +124,9 @@ bool vm_msr_read(struct vm *vm, uint32_t msr)
 		val = vcpu_tsc_aux(v);
 		break;
 	default:
-		return refuse(vm, msr, false);
+		if (!lapic_msr(vm, msr) || !lapic_msr_read(vm, msr, &val))
+			return refuse(vm, msr, false);
+		break;
 	}
 	stat_inc(vm, &stat_msr);
 	set_edx_eax(vm, val);
@@ -127,6 +159,7 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 		if (w.gp)
 			return refuse(vm, msr, true);
 		v->apic_base = w.value;
+		vlapic_set_base(&vm->lapic, w.value);
 		break;
 	case MSR_MTRR_DEF:
 		if (!arch_mtrr_def_type_valid(val))
@@ -150,7 +183,9 @@ bool vm_msr_write(struct vm *vm, uint32_t msr)
 		vcpu_set_tsc_aux(v, val);
 		break;
 	default:
-		return refuse(vm, msr, true);
+		if (!lapic_msr(vm, msr) || !lapic_msr_write(vm, msr, val))
+			return refuse(vm, msr, true);
+		break;
 	}
 	stat_inc(vm, &stat_msr);
 	return true;

@@ -39,8 +39,9 @@ void stats_print(struct vm *vm)
 				(unsigned long long)vm->stats[s->index]);
 	for (unsigned r = 0; r < EXIT_COUNT; r++)
 		if (vm->exits[r])
-			kprintf("vm %s:   exits: %-33s %llu\n", vm->cfg.name,
-				exit_reason_name((enum exit_reason)r), (unsigned long long)vm->exits[r]);
+			kprintf("vm %s:   exits: %-33s %llu, %llu cycles\n", vm->cfg.name,
+				exit_reason_name((enum exit_reason)r), (unsigned long long)vm->exits[r],
+				(unsigned long long)vm->exit_cycles[r]);
 	if (vm->mmu)
 		vm->mmu->report(vm);
 }

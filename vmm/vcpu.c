@@ -91,7 +91,7 @@ void vcpu_reset(struct vcpu *v)
 	for (unsigned i = 0; i < 4; i++)
 		v->dr[i] = 0;
 	v->tsc_aux = 0;
-	v->apic_base = 0xfee00000ull | ARCH_APIC_BASE_BSP;
+	v->apic_base = 0xfee00000ull | ARCH_APIC_BASE_BSP | ARCH_APIC_BASE_EN; /* FEE00900H, SDM 10.4.4 */
 	v->mtrr_def_type = 0;
 	v->misc_enable = ARCH_MISC_ENABLE_RESET;
 }

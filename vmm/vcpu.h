@@ -60,6 +60,8 @@ struct vcpu {
 	const struct exit_event *interrupted; /* the delivery the exit cut short, or NULL */
 	bool injected;                 /* the handler queued an event */
 	bool shutdown;                 /* ... which was a fault while delivering #DF */
+	bool irq_window;               /* the CPU exits when the guest can take an interrupt */
+	bool halted;                   /* in HLT until an interrupt it can take is requested */
 };
 
 /* The state above as after a reset (the backend resets the rest). */

@@ -5,6 +5,7 @@
 #include "lib/string.h"
 #include "mm/layout.h"
 #include "mm/memory.h"
+#include "vmm/cpuid_bits.h"
 #include "vmm/load/multiboot.h"
 #include "vmm/vm.h"
 
@@ -105,6 +106,8 @@ static err_t vm_build(struct vm *vm, const uint8_t *image, uint64_t size, struct
 	vm->vcpu.vm = vm;
 	vcpu_reset(&vm->vcpu);
 	vm_cpuid_init(vm);
+	vlapic_reset(&vm->lapic, vm->vcpu.id, vm->cpuid.view.l1_ecx & F1C_TSC_DEADLINE,
+		     vm->vcpu.apic_base);
 	vm->mmu = shadow ? &mmu_shadow : &mmu_nested;
 	err = vm->mmu->create(vm);
 	if (err != ERR_OK) {
@@ -226,30 +229,7 @@ unsigned vm_failures(void)
 	return n;
 }
 
-/* One exit of one VM; the scheduler below interleaves VMs exit by exit. */
-static void vm_step(struct vm *vm)
+struct vm *vm_get(unsigned i)
 {
-	vcpu_load(&vm->vcpu);
-	struct vm_exit exit;
-	err_t err = backend->vcpu_run(&vm->vcpu, &exit);
-	if (err != ERR_OK) {
-		vm_stop(vm, true, "VM entry failed (%s)", err_str(err));
-		return;
-	}
-	vm_handle_exit(vm, &exit);
-}
-
-void vm_run_all(void)
-{
-	for (;;) {
-		bool any = false;
-		for (unsigned i = 0; i < nvms; i++) {
-			if (vms[i].state != VM_RUNNABLE)
-				continue;
-			any = true;
-			vm_step(&vms[i]);
-		}
-		if (!any)
-			return;
-	}
+	return &vms[i];
 }

@@ -9,6 +9,7 @@
 #include "vmm/archcheck.h"
 #include "vmm/backend.h"
 #include "vmm/config.h"
+#include "vmm/dev/lapic.h"
 #include "vmm/dev/uart16550.h"
 #include "vmm/exit.h"
 #include "vmm/gmem.h"
@@ -55,18 +56,21 @@ struct vm {
 	struct vm_cpuid cpuid;
 	struct iobus io;
 	struct vuart uart;
+	struct vlapic lapic;
 	char line[VM_LINE_MAX];         /* console output waiting for its newline */
 	unsigned line_len;
 	uint64_t stats[VM_STATS_MAX];
 	uint64_t exits[EXIT_COUNT];
+	uint64_t exit_cycles[EXIT_COUNT]; /* TSC cycles from each exit to the next entry */
+	uint64_t run_cycles;              /* TSC cycles in its time slices */
 };
 
 extern const struct vcpu_ops *backend;
 
 /* Creates a VM from a module (image + module string); reports and returns an error when it cannot. */
 err_t vm_create(const uint8_t *image, uint64_t size, const char *module_string, unsigned index);
-/* Runs every VM until all have stopped, switching between them at each exit. */
-void vm_run_all(void);
+/* The i-th VM created (i < vm_count()), in whatever state. */
+struct vm *vm_get(unsigned i);
 /* Stops vm with a reason; failed says whether it died rather than exited. */
 void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Handles one exit (vmm/exit.c): resumes the guest or stops the VM. */
@@ -111,6 +115,23 @@ void vm_inject_exception(struct vm *vm, uint8_t vector, bool has_error, uint32_t
 void vm_inject_page_fault(struct vm *vm, uint64_t la, uint32_t error);
 /* After the handler of an exit that interrupted a delivery: the event is delivered again unless replaced. */
 void vm_event_exit_end(struct vm *vm, const struct vm_exit *e);
+/* Device registers where guest-physical space has no RAM (vmm/mmio.c): whether a device owns gpa;
+ * one access by the emulator (false: no device); a fault there, emulated (false: no device). */
+bool vm_mmio_claims(const struct vm *vm, uint64_t gpa);
+bool vm_mmio_access(struct vm *vm, uint64_t gpa, bool write, void *buf, unsigned len);
+bool vm_mmio_fault(struct vm *vm, const struct vm_exit *e, uint64_t gpa);
+/* Interrupts (vmm/interrupt.c): before an entry with an interrupt requested, inject or open a window. */
+void vm_irq_before_entry(struct vm *vm);
+void vm_irq_window_exit(struct vm *vm);
+/* An injected interrupt's delivery was replaced by an exception: it is requested again. */
+void vm_irq_requeue(struct vm *vm, uint8_t vector);
+/* HLT: NULL when the vCPU now sleeps, else why the VM cannot go on. */
+const char *vm_halt(struct vm *vm);
+/* Whether a halted vCPU has an interrupt to wake for. */
+bool vm_can_wake(struct vm *vm);
+/* Around an access to the vLAPIC: its TPR from CR8, and back. */
+void vm_lapic_begin(struct vm *vm);
+void vm_lapic_end(struct vm *vm);
 /* One byte of the VM's console output (its UART or the print hypercall). */
 void vm_console_putc(struct vm *vm, uint8_t byte);
 /* A hypercall (vmm/hypercall.c, ABI in vmm/hypercall_abi.h). */

@@ -119,6 +119,18 @@ __attribute__((noreturn)) static inline void halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* Lets interrupts held while IF was clear be taken, then closes again (STI's shadow covers the NOP). */
+static inline void cpu_take_interrupts(void)
+{
+	__asm__ volatile("sti; nop; cli" : : : "memory");
+}
+
+/* Sleeps until the next interrupt, takes it, and returns with IF clear again. */
+static inline void cpu_idle(void)
+{
+	__asm__ volatile("sti; hlt; cli" : : : "memory");
+}
+
 static inline void cpu_relax(void)
 {
 	__asm__ volatile("pause");

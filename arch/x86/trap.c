@@ -1,6 +1,7 @@
 /* trap.c: what happens on an exception in the hypervisor itself: a full report, then stop. */
 #include "arch/x86/backtrace.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/stack.h"
 #include "arch/x86/trap.h"
 #include "drivers/console.h"
@@ -77,10 +78,28 @@ static void dump_registers(const struct trap_frame *f, uint64_t cr2)
 	kprintf("EFER %016llx\n", (unsigned long long)rdmsr(MSR_EFER));
 }
 
-/* Every vector lands here.  Nothing is expected yet, so each one is fatal. */
+/*
+ * Every vector lands here.  The host timer and spurious interrupts are
+ * counted and return (the hypervisor takes interrupts only where it opens
+ * a window for them, vmm/sched.c); an NMI is counted too, as no host NMI
+ * source is in use (a watchdog would be).  Every exception is fatal.
+ */
 void trap_dispatch(struct trap_frame *f)
 {
 	uint64_t cr2 = read_cr2(); /* read first: a fault while reporting would change it */
+
+	switch (f->vector) {
+	case VEC_HOST_TIMER:
+		lapic.timer_irqs++;
+		lapic_eoi();
+		return;
+	case VEC_HOST_SPURIOUS:
+		lapic.spurious++; /* no EOI for the spurious vector (SDM 10.9) */
+		return;
+	case VEC_NMI:
+		lapic.nmis++;
+		return;
+	}
 
 	kprintf("\n*** hypervisor exception: vector %llu (%s) ***\n", (unsigned long long)f->vector,
 		vector_name(f->vector));

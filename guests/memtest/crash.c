@@ -46,14 +46,14 @@ void crash_page_fault(uint64_t addr)
 }
 
 /*
- * Writes where a PC has its local APIC (entry.asm maps the first 4 GiB).  A
+ * Writes where a PC has its HPET (entry.asm maps the first 4 GiB).  A
  * machine with one takes the write; a VM without a device there must be
  * stopped by its hypervisor.
  */
 void crash_mmio_write(void)
 {
-	volatile uint32_t *apic_id = (volatile uint32_t *)(uintptr_t)MMIO_PROBE_ADDRESS;
+	volatile uint32_t *reg = (volatile uint32_t *)(uintptr_t)MMIO_PROBE_ADDRESS;
 	report("crash=mmio: writing to %#x", MMIO_PROBE_ADDRESS);
-	*apic_id = 0;
+	*reg = 0;
 	report("crash=mmio: the write went through");
 }

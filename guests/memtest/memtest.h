@@ -8,8 +8,8 @@
 
 /* Loads an empty IDT and traps: the CPU shuts down with a triple fault. */
 __attribute__((noreturn)) void crash_triple_fault(void);
-#define MMIO_PROBE_ADDRESS 0xfee00000u
-/* Writes to the local APIC's address, where a VM may have no device. */
+#define MMIO_PROBE_ADDRESS 0xfed00000u
+/* Writes where a PC has its HPET, where a VM has no device. */
 void crash_mmio_write(void);
 /* Writes to the unmapped address addr; the page-fault handler ends the run. */
 __attribute__((noreturn)) void crash_page_fault(uint64_t addr);

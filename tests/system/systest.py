@@ -385,8 +385,8 @@ def vm_tests(emulator):
                    (MEMTEST, "vm=prober mem=8M cmdline=crash=mmio")]
         expect = [r"^error: vm 1 \(refused\): shadow_pages: bad value '8' \(16 to 16384 pages\)$",
                   r"^error: vm 1 \(refused\): not started$",
-                  r"^\[prober\] memtest: crash=mmio: writing to 0xfee00000$",
-                  r"^error: vm prober: stopped: write of guest-physical 0xfee00000, where there is "
+                  r"^\[prober\] memtest: crash=mmio: writing to 0xfed00000$",
+                  r"^error: vm prober: stopped: write of guest-physical 0xfed00000, where there is "
                   r"neither RAM nor a device \(exit nested page fault",
                   r"^vm prober: guest state:$", r"^  RIP\s+[0-9a-f]{16}  RFLAGS",
                   r"^vm prober: all machine pages returned$",

@@ -229,8 +229,13 @@ static void apic_base_reserved_bits_fault_and_bsp_stays(void **state)
 	assert_true(arch_check_apic_base(&g, base, base | ARCH_APIC_BASE_EXTD | ARCH_APIC_BASE_EN).gp);
 	assert_true(arch_check_apic_base(&g, base, base | (1ull << 40)).gp); /* MAXPHYADDR 40 */
 	g.x2apic = true;
-	assert_false(arch_check_apic_base(&g, base, base | ARCH_APIC_BASE_EXTD | ARCH_APIC_BASE_EN).gp);
-	assert_true(arch_check_apic_base(&g, base, base | ARCH_APIC_BASE_EXTD).gp);
+	const uint64_t xapic = base | ARCH_APIC_BASE_EN, x2apic = xapic | ARCH_APIC_BASE_EXTD;
+	assert_false(arch_check_apic_base(&g, xapic, x2apic).gp);
+	assert_true(arch_check_apic_base(&g, xapic, base | ARCH_APIC_BASE_EXTD).gp);
+	/* SDM figure 10-27: disabled to x2APIC and x2APIC to xAPIC are not transitions. */
+	assert_true(arch_check_apic_base(&g, base, x2apic).gp);
+	assert_true(arch_check_apic_base(&g, x2apic, xapic).gp);
+	assert_false(arch_check_apic_base(&g, x2apic, base).gp);
 }
 
 static void misc_enable_lets_the_guest_change_only_its_bits(void **state)

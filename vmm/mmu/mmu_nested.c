@@ -84,9 +84,11 @@ static void nested_sync_stats(struct vm *vm)
 	(void)vm;
 }
 
-/* All of RAM is mapped, so a fault is an access where there is no RAM: no MMIO device exists yet. */
+/* All of RAM is mapped, so a fault is an access where there is no RAM: a device's registers, or nothing. */
 static void nested_fault(struct vm *vm, const struct vm_exit *e)
 {
+	if (!e->npf.walk && vm_mmio_fault(vm, e, e->npf.gpa))
+		return;
 	vm_no_device(vm, e);
 }
 

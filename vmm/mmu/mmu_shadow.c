@@ -331,6 +331,9 @@ static void sh_on_page_fault(struct vm *vm, const struct vm_exit *e)
 		pt_write(vm, e, f.gpa);
 		return;
 	case SHADOW_NOT_RAM:
+		/* Device pages are never shadowed: every access faults and is emulated. */
+		if (!f.table && vm_mmio_fault(vm, e, f.gpa))
+			return;
 		stop_not_ram(vm, e, &f);
 		return;
 	case SHADOW_ERROR: {

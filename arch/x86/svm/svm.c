@@ -23,7 +23,9 @@
 
 struct svm_caps svm_caps;
 /* RDTSCP and INVPCID run in an SVM guest as on the host; CR4 is checked on every write. */
-static struct backend_features svm_features = { true, true, ~0ull };
+static struct backend_features svm_features = {
+	.rdtscp = true, .invpcid = true, .cr4_supported = ~0ull, .irq_window_sees_tpr = true,
+};
 static uint64_t host_vmcb_pa;
 static uint64_t iopm_pa, msrpm_pa;
 
@@ -239,6 +241,23 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 }
 
 /* Re-injection: EVENTINJ takes the EXITINTINFO format (APM 15.7.2, 15.20). */
+/*
+ * The interrupt window (APM 15.21.4): a virtual interrupt of vector's class
+ * is made pending and its VINTR intercepted, so the CPU exits just before
+ * it would take it: IF set, no interrupt shadow, and V_TPR below it.
+ */
+static void svm_irq_window(struct vcpu *v, bool on, uint8_t vector)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)v->backend)->vmcb->control;
+	c->vintr &= ~(VINTR_IRQ | VINTR_PRIO_MASK | VINTR_IGN_TPR);
+	if (on) {
+		c->vintr |= VINTR_IRQ | ((uint64_t)(vector >> 4) << VINTR_PRIO_SHIFT);
+		c->intercept_misc1 |= INTERCEPT1_VINTR;
+	} else {
+		c->intercept_misc1 &= ~INTERCEPT1_VINTR;
+	}
+}
+
 static void svm_reinject(struct vcpu *v, const struct exit_event *e)
 {
 	static const uint8_t types[] = { [EVENT_EXTINT] = 0, [EVENT_NMI] = 2, [EVENT_HW_EXC] = 3 };
@@ -338,6 +357,7 @@ const struct vcpu_ops svm_ops = {
 	.set_pdptes = svm_set_pdptes,
 	.inject = svm_inject,
 	.reinject = svm_reinject,
+	.irq_window = svm_irq_window,
 	.set_paging = svm_set_paging,
 	.flush_tlb = svm_flush_tlb,
 	.dump = svm_dump,

@@ -212,10 +212,16 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_SMI:
 	case SVM_EXIT_INIT:
+		/* The host's interrupt may have cut an injection short: it is redone. */
 		e->reason = EXIT_INTERRUPT;
+		decode_intinfo(c->exitintinfo, e);
 		break;
 	case SVM_EXIT_NMI:
 		e->reason = EXIT_NMI;
+		decode_intinfo(c->exitintinfo, e);
+		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_IRQ_WINDOW;
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_TRIPLE_FAULT;

@@ -108,6 +108,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT1_NMI      (1u << 1)
 #define INTERCEPT1_SMI      (1u << 2)
 #define INTERCEPT1_INIT     (1u << 3)
+#define INTERCEPT1_VINTR    (1u << 4)
 #define INTERCEPT1_RDPMC    (1u << 15)
 #define INTERCEPT1_CPUID    (1u << 18)
 #define INTERCEPT1_INVD     (1u << 22)
@@ -144,6 +145,10 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 
 /* V_TPR is bits 3:0 of the virtual-interrupt field (APM 15.21.1). */
 #define VINTR_TPR_MASK      0xfull
+#define VINTR_IRQ           (1ull << 8)   /* a virtual interrupt is pending */
+#define VINTR_PRIO_SHIFT    16            /* ... of this priority class, checked against V_TPR */
+#define VINTR_PRIO_MASK     (0xfull << VINTR_PRIO_SHIFT)
+#define VINTR_IGN_TPR       (1ull << 20)
 
 /* EVENTINJ (APM 15.20): vector 7:0, type 10:8, EV 11, V 31, error code 63:32. */
 #define EVENTINJ_VALID     (1ull << 31)
@@ -161,6 +166,7 @@ enum svm_exit_code {
 	SVM_EXIT_NMI       = 0x61,
 	SVM_EXIT_SMI       = 0x62,
 	SVM_EXIT_INIT      = 0x63,
+	SVM_EXIT_VINTR     = 0x64,
 	SVM_EXIT_RDPMC     = 0x6f,
 	SVM_EXIT_CPUID     = 0x72,
 	SVM_EXIT_INVD      = 0x76,

@@ -97,6 +97,7 @@ enum vmcs_field {
 #define PIN_EXTINT_EXITING    (1u << 0)
 #define PIN_NMI_EXITING       (1u << 3)
 /* Primary processor-based controls (25.6.2). */
+#define PROC_INTR_WINDOW      (1u << 2)
 #define PROC_TSC_OFFSETTING   (1u << 3)
 #define PROC_HLT_EXITING      (1u << 7)
 #define PROC_INVLPG_EXITING   (1u << 9)
@@ -151,6 +152,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_SIPI            = 4,
 	VMX_EXIT_IO_SMI          = 5,
 	VMX_EXIT_OTHER_SMI       = 6,
+	VMX_EXIT_INTR_WINDOW     = 7,
 	VMX_EXIT_TASK_SWITCH     = 9,
 	VMX_EXIT_CPUID           = 10,
 	VMX_EXIT_GETSEC          = 11,

@@ -131,6 +131,10 @@ static bool choose_controls(void)
 				  "VM-exit", &exit_ctl) &&
 		  adjust_controls(entry_msr, entry, entry, "VM-entry", &entry_ctl);
 	uint32_t proc_allowed1 = (uint32_t)(rdmsr(proc_msr) >> 32);
+	if (ok && !(proc_allowed1 & PROC_INTR_WINDOW)) {
+		log_error("vmx: the CPU cannot exit on an interrupt window: no interrupts for guests\n");
+		ok = false;
+	}
 	shadow_exits = (proc_allowed1 & PROC_SHADOW_EXITS) == PROC_SHADOW_EXITS;
 	vmx_features.rdtscp = proc2_ctl & PROC2_RDTSCP;
 	vmx_features.invpcid = proc2_ctl & PROC2_INVPCID;
@@ -413,6 +417,9 @@ static err_t vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	}
 	x->launched = true;
 	vmx_decode_exit(e);
+	/* The exit took the NMI from the host: hand it to the host's handler (SDM 27.2.2). */
+	if (e->reason == EXIT_NMI)
+		__asm__ volatile("int $2");
 	if (e->reason == EXIT_MSR_READ || e->reason == EXIT_MSR_WRITE)
 		e->msr = (uint32_t)v->gprs.rcx;
 	return ERR_OK;
@@ -442,6 +449,15 @@ static void vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	const struct exit_event e = { true, EVENT_HW_EXC, ev->vector, ev->has_error, ev->error, 0 };
 	vmx_reinject(v, &e);
+}
+
+/* Interrupt-window exiting (SDM 25.6.2): the TPR needs no help, as CR8 writes exit. */
+static void vmx_irq_window(struct vcpu *v, bool on, uint8_t vector)
+{
+	(void)vector;
+	vmx_make_current(v->backend);
+	uint64_t proc = vmread(PROC_CONTROLS);
+	vmwrite(PROC_CONTROLS, on ? proc | PROC_INTR_WINDOW : proc & ~(uint64_t)PROC_INTR_WINDOW);
 }
 
 /* The shadow MMU's choice of CPU paging state; the VMX fixed bits (VMXE, NE) are added. */
@@ -526,6 +542,7 @@ const struct vcpu_ops vmx_ops = {
 	.set_pdptes = vmx_set_pdptes,
 	.inject = vmx_inject,
 	.reinject = vmx_reinject,
+	.irq_window = vmx_irq_window,
 	.set_paging = vmx_set_paging,
 	.flush_tlb = vmx_flush_tlb,
 	.dump = vmx_dump,

@@ -169,13 +169,16 @@ void vmx_decode_exit(struct vm_exit *e)
 	case VMX_EXIT_EXTINT:
 	case VMX_EXIT_IO_SMI:
 	case VMX_EXIT_OTHER_SMI:
+		/* The host's interrupt may have cut an injection short: it is redone. */
 		e->reason = EXIT_INTERRUPT;
+		decode_vectoring(e);
 		break;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
 		e->info2 = info;
 		if (INTR_TYPE(info) == INTR_TYPE_NMI) {
 			e->reason = EXIT_NMI;
+			decode_vectoring(e);
 		} else {
 			/* Only #PF is intercepted, and only under the shadow MMU; its address is the
 			 * qualification (SDM 28.2.1). */
@@ -198,6 +201,9 @@ void vmx_decode_exit(struct vm_exit *e)
 		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		e->reason = EXIT_TRIPLE_FAULT;
+		break;
+	case VMX_EXIT_INTR_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
 		break;
 	case VMX_EXIT_PREEMPT_TIMER:
 		e->reason = EXIT_PREEMPT;
