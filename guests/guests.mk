@@ -3,6 +3,7 @@
 #   build/guests/memtest-mb1.elf  the same code with a Multiboot (v1) header (GRUB: multiboot)
 #   build/guests/hostile.elf      the hostile-guest suite, Multiboot2
 #   build/guests/pagestress.elf   the paging-stress guest, Multiboot2
+#   build/guests/timer.elf        the LAPIC timer and interrupt guest (timer=hog: a CPU hog), Multiboot2
 # All are ELF64 images identity-linked at 1 MiB with a 32-bit entry
 # (guests/common/entry.asm).  The hostile and paging-stress guests have a
 # part for 32-bit protected mode (guests/<guest>/pm32/), built with -m32,
@@ -42,6 +43,7 @@ GUEST_LD    := guests/common/guest.ld
 PM32_GUEST_LD := guests/common/guest-pm32.ld
 
 MEMTEST_OBJS := $(patsubst %.c,$(GUEST_OBJ)/%.o,$(wildcard guests/memtest/*.c)) $(COMMON_OBJS)
+TIMER_OBJS   := $(patsubst %.c,$(GUEST_OBJ)/%.o,$(wildcard guests/timer/*.c)) $(COMMON_OBJS)
 
 # A 32-bit part: its own files, and these from guests/common/ and lib/.
 PM32_COMMON_C    := $(SUITE_C) guests/common/bootinfo.c guests/common/console.c \
@@ -68,11 +70,11 @@ PAGESTRESS_PM32_OBJS := $(PAGESTRESS_PM32_C:%.c=$(GUEST_OBJ32)/%.o) \
 	$(GUEST_OBJ32)/guests/pagestress/pm32/entry32.asm.o $(PM32_COMMON_OBJS)
 
 GUEST_ELFS := $(GUEST_BUILD)/memtest.elf $(GUEST_BUILD)/memtest-mb1.elf $(GUEST_BUILD)/hostile.elf \
-	$(GUEST_BUILD)/pagestress.elf
+	$(GUEST_BUILD)/pagestress.elf $(GUEST_BUILD)/timer.elf
 
 GUEST_CMDLINE ?=
 
-.PHONY: guests run-memtest run-hostile run-pagestress
+.PHONY: guests run-memtest run-hostile run-pagestress run-timer
 
 guests: $(GUEST_ELFS)
 
@@ -97,6 +99,9 @@ $(GUEST_OBJ32)/%.asm.o: %.asm guests/guests.mk | $(DEPS_STAMP)
 
 $(GUEST_BUILD)/memtest.elf: $(MEMTEST_OBJS) $(GUEST_OBJ)/guests/common/header-mb2.asm.o $(GUEST_LD)
 	$(LD) $(GUEST_LDFLAGS) -T $(GUEST_LD) -o $@ $(GUEST_OBJ)/guests/common/header-mb2.asm.o $(MEMTEST_OBJS)
+
+$(GUEST_BUILD)/timer.elf: $(TIMER_OBJS) $(GUEST_OBJ)/guests/common/header-mb2.asm.o $(GUEST_LD)
+	$(LD) $(GUEST_LDFLAGS) -T $(GUEST_LD) -o $@ $(GUEST_OBJ)/guests/common/header-mb2.asm.o $(TIMER_OBJS)
 
 $(GUEST_BUILD)/memtest-mb1.elf: $(MEMTEST_OBJS) $(GUEST_OBJ)/guests/common/header-mb1.asm.o $(GUEST_LD)
 	$(LD) $(GUEST_LDFLAGS) -T $(GUEST_LD) -o $@ $(GUEST_OBJ)/guests/common/header-mb1.asm.o $(MEMTEST_OBJS)
@@ -129,6 +134,10 @@ run-memtest: $(GUEST_BUILD)/memtest.elf
 run-hostile: $(GUEST_BUILD)/hostile.elf
 	scripts/mkiso.sh $(GUEST_BUILD)/run-hostile.iso $< "harness=qemu $(GUEST_CMDLINE)"
 	MEM=$${MEM:-64} scripts/run-qemu.sh $(GUEST_BUILD)/run-hostile.iso
+
+run-timer: $(GUEST_BUILD)/timer.elf
+	scripts/mkiso.sh $(GUEST_BUILD)/run-timer.iso $< "harness=qemu $(GUEST_CMDLINE)"
+	MEM=$${MEM:-64} scripts/run-qemu.sh $(GUEST_BUILD)/run-timer.iso
 
 run-pagestress: $(GUEST_BUILD)/pagestress.elf
 	scripts/mkiso.sh $(GUEST_BUILD)/run-pagestress.iso $< "harness=qemu $(GUEST_CMDLINE)"

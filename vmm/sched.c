@@ -3,7 +3,9 @@
  * runs until its slice ends, it halts, or it stops; the host timer is armed
  * for the nearest of the slice's end and every vLAPIC timer, so a guest that
  * never exits (CLI; JMP $) is preempted by its external-interrupt exit like
- * any other.  With nothing to run the CPU halts until the next timer.
+ * any other.  A vCPU woken from HLT preempts the one running, so that its
+ * interrupt is not late by a slice.  With nothing to run the CPU halts
+ * until the next timer.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
@@ -74,18 +76,22 @@ static bool alive(const struct vm *vm)
 	return vm->state == VM_RUNNABLE;
 }
 
-/* Timers that have come, and halted vCPUs they (or anything else) woke. */
-static void events(uint64_t now)
+/* Timers that have come, and halted vCPUs they (or anything else) woke; true when one woke. */
+static bool events(uint64_t now)
 {
+	bool woke = false;
 	for (unsigned i = 0; i < vm_count(); i++) {
 		struct vm *vm = vm_get(i);
 		if (!alive(vm))
 			continue;
 		if (vlapic_deadline(&vm->lapic) <= now)
 			vlapic_tick(&vm->lapic, now);
-		if (vm->vcpu.halted && vm_can_wake(vm))
+		if (vm->vcpu.halted && vm_can_wake(vm)) {
 			vm->vcpu.halted = false;
+			woke = true;
+		}
 	}
+	return woke;
 }
 
 /* The nearest vLAPIC timer of any live VM, or a poll interval from now. */
@@ -167,10 +173,11 @@ static void run_slice(struct vm *vm, uint64_t now)
 		arm(deadline);
 		run_until(vm, deadline);
 		now = rdtsc();
-		events(now);
+		bool woke = events(now);
 		if (vm->state != VM_RUNNABLE || vm->vcpu.halted)
 			break;
-		if (now >= slice_end) {
+		/* A vCPU that slept until now runs at once: its interrupt is not kept waiting a slice. */
+		if (now >= slice_end || woke) {
 			stat_inc(vm, &stat_preempted);
 			break;
 		}

@@ -244,7 +244,9 @@ static err_t svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 /*
  * The interrupt window (APM 15.21.4): a virtual interrupt of vector's class
  * is made pending and its VINTR intercepted, so the CPU exits just before
- * it would take it: IF set, no interrupt shadow, and V_TPR below it.
+ * it would take it: IF set, no interrupt shadow, and V_TPR below it.  CR8
+ * writes exit meanwhile: QEMU 7.2 aborts (an assertion in its TCG) when a
+ * guest's MOV to CR8 unmasks a pending virtual interrupt itself.
  */
 static void svm_irq_window(struct vcpu *v, bool on, uint8_t vector)
 {
@@ -253,8 +255,10 @@ static void svm_irq_window(struct vcpu *v, bool on, uint8_t vector)
 	if (on) {
 		c->vintr |= VINTR_IRQ | ((uint64_t)(vector >> 4) << VINTR_PRIO_SHIFT);
 		c->intercept_misc1 |= INTERCEPT1_VINTR;
+		c->intercept_cr |= INTERCEPT_CR_WRITE(8);
 	} else {
 		c->intercept_misc1 &= ~INTERCEPT1_VINTR;
+		c->intercept_cr &= ~INTERCEPT_CR_WRITE(8);
 	}
 }
 

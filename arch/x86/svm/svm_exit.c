@@ -172,6 +172,7 @@ void svm_decode_exit(const struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_CR_WRITE_BASE:
 	case SVM_EXIT_CR_WRITE_BASE + 3:
 	case SVM_EXIT_CR_WRITE_BASE + 4:
+	case SVM_EXIT_CR_WRITE_BASE + 8:
 		/* Reads only under the shadow MMU (the guest reads its own values, not the VMCB's).
 		 * Without decode assists (or for CLTS and LMSW) the generic layer decodes the instruction. */
 		e->reason = EXIT_CR_ACCESS;
