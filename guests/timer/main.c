@@ -33,7 +33,7 @@ enum { REG_ID = 0x20, REG_TPR = 0x80, REG_PPR = 0xa0, REG_EOI = 0xb0, REG_SVR = 
 
 #define SPAN        4000000ull  /* TSC cycles of the one-shot and deadline tests */
 #define PERIODS     8
-#define HOG_CYCLES  400000000ull
+#define HOG_CYCLES  400000000ull  /* timer=hog without cycles= */
 
 struct interrupt_frame;
 
@@ -254,12 +254,20 @@ static void run_all(const char *mode)
 	priorities(mode);
 }
 
+/* timer=hog: CLI, then a TSC loop of cycles= (decimal) cycles with no exit in it. */
 static void hog(void)
 {
-	report("hog: spinning with interrupts off for %llu TSC cycles", HOG_CYCLES);
+	char val[24];
+	uint64_t cycles = 0;
+	if (bootinfo_option(&boot, "cycles", val, sizeof(val)))
+		for (const char *c = val; *c >= '0' && *c <= '9'; c++)
+			cycles = cycles * 10 + (uint64_t)(*c - '0');
+	if (!cycles)
+		cycles = HOG_CYCLES;
+	report("hog: spinning with interrupts off for %llu TSC cycles", (unsigned long long)cycles);
 	__asm__ volatile("cli");
 	uint64_t t0 = tsc();
-	while (tsc() - t0 < HOG_CYCLES)
+	while (tsc() - t0 < cycles)
 		;
 	report("hog: done");
 	report("result PASS");
