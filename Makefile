@@ -26,7 +26,7 @@ PURE_SRCS := mm/buddy.c mm/memmap.c lib/printf.c lib/cmdline.c lib/error.c boot/
 	$(wildcard vmm/load/*.c) vmm/dev/uart16550.c vmm/iobus.c vmm/mmu/nested.c vmm/gmem.c vmm/config.c \
 	vmm/archcheck.c vmm/emul/movcr.c vmm/emul/strio.c mm/ptwalk.c vmm/emul/task_switch.c
 PURE_SRCS += vmm/mmu/shadow.c vmm/mmu/shadow_fill.c vmm/mmu/shadow_audit.c
-PURE_SRCS += vmm/emul/emulate.c
+PURE_SRCS += vmm/emul/emulate.c vmm/dev/lapic.c
 
 KERNEL_C := $(wildcard boot/*.c arch/x86/*.c arch/x86/vmx/*.c arch/x86/svm/*.c \
 	mm/*.c drivers/*.c lib/*.c vmm/*.c vmm/*/*.c)

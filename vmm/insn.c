@@ -107,6 +107,32 @@ static enum emu_mem mem_cmpxchg(void *ctx, uint64_t la, const void *old_val, con
 	return mem_write(ctx, la, new_val, len, f);
 }
 
+bool vm_emulate_settle(struct vm *vm, const struct vm_exit *e, enum emu_status st,
+		       const struct emu_result *res)
+{
+	char what[96];
+	switch (st) {
+	case EMU_DONE:
+	case EMU_RETRY:
+		return true;
+	case EMU_FAULT:
+		if (res->fault.vector == EMU_VEC_PF)
+			vm_inject_page_fault(vm, res->fault.cr2, res->fault.error_code);
+		else
+			vm_inject_exception(vm, res->fault.vector, res->fault.has_error_code,
+					    res->fault.error_code);
+		return true;
+	case EMU_NOT_RAM:
+		ksnprintf(what, sizeof(what), "%s at linear %#llx, where there is neither RAM nor a device",
+			  res->write ? "write" : "read", (unsigned long long)res->la);
+		vm_fatal(vm, e, what);
+		return true;
+	case EMU_UNSUPPORTED:
+		break;
+	}
+	return false;
+}
+
 enum emu_status vm_emulate_insn(struct vm *vm, const struct insn *in, const struct insn_regs *regs,
 				struct emu_result *res)
 {

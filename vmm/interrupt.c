@@ -5,6 +5,7 @@
 VM_STAT(stat_irq_injected, "interrupts injected");
 VM_STAT(stat_irq_window, "interrupt windows requested");
 VM_STAT(stat_irq_requeued, "interrupt deliveries lost to an exception, requeued");
+VM_STAT(stat_halts, "HLT sleeps");
 
 /* The guest can take an external interrupt at the next instruction boundary. */
 static bool interruptible(struct vcpu *v)
@@ -24,24 +25,37 @@ static void window(struct vm *vm, bool on, uint8_t vector)
 }
 
 /*
+ * The highest requested vector above the in-service class, or -1 (it waits
+ * for the EOI, which exits); *above_tpr says whether the TPR, as CR8 holds
+ * it now, lets it through as well.
+ */
+static int pending(struct vm *vm, bool *above_tpr)
+{
+	struct vlapic *l = &vm->lapic;
+	int vec = vlapic_highest_irr(l);
+	if (vec < 0 || !vlapic_above_isr(l, (uint8_t)vec))
+		return -1;
+	vlapic_sync_tpr(l, (uint8_t)backend->get_reg(&vm->vcpu, VREG_CR8));
+	*above_tpr = vlapic_above_tpr(l, (uint8_t)vec);
+	return vec;
+}
+
+/*
  * Before an entry with an interrupt requested: inject the highest one the
- * guest can take now, else ask the CPU to exit when it can.  An interrupt
- * below the in-service class waits for the EOI, which exits; one below the
+ * guest can take now, else ask the CPU to exit when it can.  One below the
  * TPR waits for the guest to lower it, which exits on VMX (CR8 and the TPR
  * register) and which SVM's virtual-interrupt priority check sees itself.
  */
 void vm_irq_before_entry(struct vm *vm)
 {
 	struct vcpu *v = &vm->vcpu;
-	struct vlapic *l = &vm->lapic;
-	int vec = vlapic_highest_irr(l);
-	if (vec < 0 || !vlapic_above_isr(l, (uint8_t)vec))
+	bool above_tpr;
+	int vec = pending(vm, &above_tpr);
+	if (vec < 0)
 		return;
-	vlapic_sync_tpr(l, (uint8_t)backend->get_reg(v, VREG_CR8));
-	bool above_tpr = vlapic_above_tpr(l, (uint8_t)vec);
 	if (above_tpr && !v->injected && interruptible(v)) {
 		window(vm, false, 0);
-		vlapic_accept(l, (uint8_t)vec);
+		vlapic_accept(&vm->lapic, (uint8_t)vec);
 		v->injected = true;
 		v->halted = false;
 		stat_inc(vm, &stat_irq_injected);
@@ -87,15 +101,12 @@ const char *vm_halt(struct vm *vm)
 	if (!vlapic_can_wake(&vm->lapic))
 		return "halted with interrupts enabled but no interrupt source armed to wake it";
 	v->halted = true;
+	stat_inc(vm, &stat_halts);
 	return NULL;
 }
 
 bool vm_can_wake(struct vm *vm)
 {
-	struct vlapic *l = &vm->lapic;
-	int vec = vlapic_highest_irr(l);
-	if (vec < 0 || !vlapic_above_isr(l, (uint8_t)vec))
-		return false;
-	vlapic_sync_tpr(l, (uint8_t)backend->get_reg(&vm->vcpu, VREG_CR8));
-	return vlapic_above_tpr(l, (uint8_t)vec);
+	bool above_tpr;
+	return pending(vm, &above_tpr) >= 0 && above_tpr;
 }

@@ -1,6 +1,7 @@
 /* mmio.c: guest accesses to device registers where guest-physical space has no RAM (the vLAPIC page), decoded and emulated. */
 #include "arch/x86/tsc.h"
 #include "drivers/console.h"
+#include "lib/string.h"
 #include "vmm/insn.h"
 #include "vmm/vm.h"
 
@@ -34,18 +35,17 @@ bool vm_mmio_access(struct vm *vm, uint64_t gpa, bool write, void *buf, unsigned
 	if (len != 4 || (off & 15)) {
 		stat_inc(vm, &stat_mmio_odd);
 		if (!write)
-			for (unsigned i = 0; i < len; i++)
-				((uint8_t *)buf)[i] = 0;
+			memset(buf, 0, len);
 		return true;
 	}
 	stat_inc(vm, &stat_mmio);
 	vm_lapic_begin(vm);
 	if (write) {
-		__builtin_memcpy(&val, buf, 4);
+		memcpy(&val, buf, 4);
 		vlapic_write(&vm->lapic, off, val, rdtsc());
 	} else {
 		vlapic_read(&vm->lapic, off, rdtsc(), &val);
-		__builtin_memcpy(buf, &val, 4);
+		memcpy(buf, &val, 4);
 	}
 	vm_lapic_end(vm);
 	return true;
@@ -65,30 +65,12 @@ bool vm_mmio_fault(struct vm *vm, const struct vm_exit *e, uint64_t gpa)
 		vm_fatal(vm, e, what);
 		return true;
 	}
-	switch (vm_emulate_insn(vm, &in, &regs, &res)) {
-	case EMU_DONE:
-	case EMU_RETRY:
-		break;
-	case EMU_FAULT:
-		if (res.fault.vector == EMU_VEC_PF)
-			vm_inject_page_fault(vm, res.fault.cr2, res.fault.error_code);
-		else
-			vm_inject_exception(vm, res.fault.vector, res.fault.has_error_code,
-					    res.fault.error_code);
-		break;
-	case EMU_NOT_RAM:
-		ksnprintf(what, sizeof(what), "%s at linear %#llx, where there is neither RAM nor a device",
-			  res.write ? "write" : "read", (unsigned long long)res.la);
-		vm_fatal(vm, e, what);
-		break;
-	case EMU_UNSUPPORTED: {
+	if (!vm_emulate_settle(vm, e, vm_emulate_insn(vm, &in, &regs, &res), &res)) {
 		char text[64] = "?";
 		insn_format(&in, regs.rip, text, sizeof(text));
 		ksnprintf(what, sizeof(what), "cannot emulate the MMIO access at %#llx (%s: %s)",
 			  (unsigned long long)gpa, text, res.why);
 		vm_fatal(vm, e, what);
-		break;
-	}
 	}
 	return true;
 }

@@ -12,6 +12,7 @@
 #include "arch/x86/tsc.h"
 #include "drivers/console.h"
 #include "lib/cmdline.h"
+#include "lib/string.h"
 #include "vmm/sched.h"
 #include "vmm/vm.h"
 
@@ -20,7 +21,6 @@
 VM_STAT(stat_slices, "time slices run");
 VM_STAT(stat_preempted, "time slices ended by preemption");
 VM_STAT(stat_switched_in, "switches to this VM from another");
-VM_STAT(stat_halts, "HLT sleeps");
 
 struct sched_stats sched;
 static uint64_t slice_us = SCHED_SLICE_DEFAULT_US;
@@ -30,29 +30,22 @@ static struct vm *last_run;
 
 err_t sched_set_slice(const char *option)
 {
-	uint64_t us;
-	uint64_t len = 0;
-	while (option[len])
-		len++;
-	/* A plain number is microseconds; "ms" and "us" suffixes are taken too. */
+	/* Microseconds: a plain number, or one with "us" or "ms" after it. */
 	char num[24];
-	uint64_t scale = 1;
-	if (len > 2 && len < sizeof(num) && option[len - 1] == 's' &&
-	    (option[len - 2] == 'm' || option[len - 2] == 'u')) {
+	size_t len = strlen(option);
+	uint64_t us, scale = 1;
+	if (len > 2 && (!strcmp(option + len - 2, "ms") || !strcmp(option + len - 2, "us"))) {
 		scale = option[len - 2] == 'm' ? 1000 : 1;
 		len -= 2;
 	}
 	if (len == 0 || len >= sizeof(num))
 		return ERR_INVAL;
-	for (uint64_t i = 0; i < len; i++)
-		num[i] = option[i];
+	memcpy(num, option, len);
 	num[len] = 0;
-	if (cmdline_parse_u64(num, &us) != ERR_OK || us > SCHED_SLICE_MAX_US)
+	if (cmdline_parse_u64(num, &us) != ERR_OK || us > SCHED_SLICE_MAX_US / scale ||
+	    us * scale < SCHED_SLICE_MIN_US)
 		return ERR_INVAL;
-	us *= scale;
-	if (us < SCHED_SLICE_MIN_US || us > SCHED_SLICE_MAX_US)
-		return ERR_INVAL;
-	slice_us = us;
+	slice_us = us * scale;
 	return ERR_OK;
 }
 
@@ -150,8 +143,6 @@ static void run_until(struct vm *vm, uint64_t deadline)
 			cpu_take_interrupts();
 		vm_handle_exit(vm, &exit);
 		last = (unsigned)exit.reason < EXIT_COUNT ? exit.reason : EXIT_UNKNOWN;
-		if (v->halted)
-			stat_inc(vm, &stat_halts);
 	}
 }
 

@@ -1,5 +1,4 @@
 /* lapic.c: the virtual local APIC (SDM vol. 3A, chapter 10): registers, priorities, self-IPIs and the timer. */
-#include <stddef.h>
 #include "lib/string.h"
 #include "vmm/dev/lapic.h"
 
@@ -129,13 +128,9 @@ void vlapic_set_base(struct vlapic *l, uint64_t apic_base)
 	bool en = apic_base & (1ull << 11), extd = apic_base & (1ull << 10);
 	/* A disabled APIC loses its state but its ID (SDM 10.4.3); the counters stay. */
 	if (l->enabled && !en) {
-		struct vlapic keep = *l;
-		vlapic_reset(l, keep.id, keep.tsc_deadline_shown, 0);
-		l->timer_fired = keep.timer_fired;
-		l->accepted = keep.accepted;
-		l->eois = keep.eois;
-		l->self_ipis = keep.self_ipis;
-		l->ipis_dropped = keep.ipis_dropped;
+		struct vlapic_counters keep = l->count;
+		vlapic_reset(l, l->id, l->tsc_deadline_shown, 0);
+		l->count = keep;
 	}
 	l->enabled = en;
 	l->x2apic = en && extd;
@@ -169,7 +164,7 @@ void vlapic_tick(struct vlapic *l, uint64_t now)
 {
 	if (l->deadline > now)
 		return;
-	l->timer_fired++;
+	l->count.timer_fired++;
 	if (!(l->lvt[LVT_TIMER] & LVT_MASK))
 		vlapic_raise(l, (uint8_t)(l->lvt[LVT_TIMER] & LVT_VECTOR));
 	if (timer_mode(l) == TIMER_PERIODIC && l->timer_initial) {
@@ -211,7 +206,7 @@ static void eoi(struct vlapic *l)
 	if (v < 0)
 		return;
 	bit_clear(l->isr, (uint8_t)v);
-	l->eois++;
+	l->count.eois++;
 }
 
 /* Whether this APIC is among an IPI's destinations (SDM 10.6.2). */
@@ -237,10 +232,10 @@ static void send_ipi(struct vlapic *l, uint64_t icr)
 	uint8_t vector = (uint8_t)(icr & ICR_VECTOR);
 	bool self = sh == SHORT_SELF || sh == SHORT_ALL || (sh == 0 && is_destination(l, icr));
 	if (!self || (mode != MODE_FIXED && mode != MODE_LOWEST && mode != MODE_NMI)) {
-		l->ipis_dropped++;
+		l->count.ipis_dropped++;
 		return;
 	}
-	l->self_ipis++;
+	l->count.self_ipis++;
 	if (mode == MODE_NMI) {
 		l->nmi_pending = true;
 		return;
@@ -369,7 +364,7 @@ static bool reg_write(struct vlapic *l, uint32_t off, uint64_t val, uint64_t now
 	case REG_SELF_IPI:
 		if (!x2)
 			return false;
-		l->self_ipis++;
+		l->count.self_ipis++;
 		vlapic_raise(l, (uint8_t)(v & 0xffu));
 		return true;
 	default:
@@ -452,7 +447,7 @@ void vlapic_accept(struct vlapic *l, uint8_t vector)
 {
 	bit_clear(l->irr, vector);
 	bit_set(l->isr, vector);
-	l->accepted++;
+	l->count.accepted++;
 	update_hint(l);
 }
 
@@ -462,7 +457,7 @@ void vlapic_requeue(struct vlapic *l, uint8_t vector)
 		return;
 	bit_clear(l->isr, vector);
 	bit_set(l->irr, vector);
-	l->accepted--;
+	l->count.accepted--;
 	l->irr_nonempty = true;
 }
 

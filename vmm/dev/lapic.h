@@ -34,8 +34,9 @@ struct vlapic {
 	uint64_t tsc_deadline;    /* IA32_TSC_DEADLINE as the guest wrote it (guest TSC) */
 	bool nmi_pending;         /* an NMI was sent to this vCPU */
 	bool irr_nonempty;        /* a fast hint for the entry path */
-	/* Counters, for the VM's statistics. */
-	uint64_t timer_fired, accepted, eois, self_ipis, ipis_dropped;
+	struct vlapic_counters {   /* for the VM's statistics */
+		uint64_t timer_fired, accepted, eois, self_ipis, ipis_dropped;
+	} count;
 };
 
 /* The state after reset (SDM 10.4.7.1): software-disabled, every LVT masked; base.EN/EXTD as given. */

@@ -250,30 +250,12 @@ static void pt_write(struct vm *vm, const struct vm_exit *e, uint64_t gpa)
 		why = err == ERR_OK ? NULL : "the instruction cannot be decoded";
 	}
 	if (!why) {
-		switch (vm_emulate_insn(vm, &in, &regs, &res)) {
-		case EMU_DONE:
+		enum emu_status st = vm_emulate_insn(vm, &in, &regs, &res);
+		if (st == EMU_DONE)
 			stat_inc(vm, &stat_pt_emulated);
+		if (vm_emulate_settle(vm, e, st, &res))
 			return;
-		case EMU_RETRY:
-			return;
-		case EMU_FAULT:
-			if (res.fault.vector == EMU_VEC_PF)
-				vm_inject_page_fault(vm, res.fault.cr2, res.fault.error_code);
-			else
-				vm_inject_exception(vm, res.fault.vector, res.fault.has_error_code,
-						    res.fault.error_code);
-			return;
-		case EMU_NOT_RAM: {
-			char what[96];
-			ksnprintf(what, sizeof(what), "%s at linear %#llx, where there is neither RAM nor a device",
-				  res.write ? "write" : "read", (unsigned long long)res.la);
-			vm_fatal(vm, e, what);
-			return;
-		}
-		case EMU_UNSUPPORTED:
-			why = res.why;
-			break;
-		}
+		why = res.why;
 	}
 	enum shadow_flush f;
 	if (shadow_unprotect(&vm->shadow, gpa, &f)) {
